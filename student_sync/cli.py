@@ -1,0 +1,271 @@
+"""`student-sync`: the command line over the engine (cron jobs, scripts, the demo).
+
+Exit codes: 0 completed with success rate >= 90%; 1 below 90%, failed, or database
+unreachable; 2 usage or configuration error; 3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from student_sync.engine.db import (
+    ConfigurationError,
+    DatabaseUnavailable,
+    describe_url,
+    make_engine,
+    mask_text,
+    resolve_urls,
+    url_password,
+)
+from student_sync.engine.lock import LockHeld
+from student_sync.engine.options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_TIMEZONE,
+    MODES,
+    DateWindow,
+    SyncOptions,
+    parse_id_range,
+    parse_modified_since,
+    school_zone,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one sentence on stderr and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_db_flags(p: argparse.ArgumentParser, legacy: bool = True) -> None:
+    p.add_argument("--database-url", help="SQLAlchemy URL of the SIS database "
+                   "(default: $STUDENT_SYNC_DATABASE_URL, else ./student_sync.sqlite)")
+    if legacy:
+        p.add_argument("--legacy-url", help="URL of the database holding legacy_students "
+                       "(default: $STUDENT_SYNC_LEGACY_URL, else the SIS database)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="student-sync", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("init", help="create/upgrade target tables, load the known sponsors")
+    _add_db_flags(p, legacy=False)
+
+    p = sub.add_parser("demo-data", help="write a synthetic legacy_students table")
+    _add_db_flags(p, legacy=False)
+    p.add_argument("--legacy-url", help="write the legacy table here instead")
+    p.add_argument("--students", type=_positive_int, default=2000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--apply-edits", action="store_true",
+                   help="instead of a new table, apply a realistic day of edits to the existing one")
+    p.add_argument("--edit-day", type=date.fromisoformat, default=None,
+                   help="day the edits are stamped with (default: yesterday, school time)")
+    p.add_argument("--csv", type=Path, default=None,
+                   help="also write the rows as the school's CSV export to this file")
+
+    p = sub.add_parser("load-legacy-csv", help="load the school's CSV export into legacy_students")
+    _add_db_flags(p, legacy=False)
+    p.add_argument("--legacy-url", help="load into this database instead")
+    p.add_argument("file", type=Path)
+    p.add_argument("--merge", action="store_true", help="upsert by id instead of replacing")
+
+    p = sub.add_parser("migrate", help="sync legacy_students into the SIS tables")
+    _add_db_flags(p)
+    p.add_argument("--mode", choices=MODES, default="upsert")
+    p.add_argument("--modified-since", metavar="yesterday|YYYY-MM-DD")
+    p.add_argument("--student-id-range", metavar="START:END")
+    p.add_argument("--force-update", action="store_true")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--limit", type=_positive_int)
+    p.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE)
+    p.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    p.add_argument("--allow-mass-delete", action="store_true")
+    p.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="the school's time zone")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace) -> SyncOptions:
+    window = DateWindow()
+    if args.modified_since:
+        window = DateWindow(since=parse_modified_since(args.modified_since,
+                                                       timezone=args.timezone))
+    ranges = (parse_id_range(args.student_id_range),) if args.student_id_range else ()
+    return SyncOptions(
+        mode=args.mode, window=window, id_ranges=ranges, force_update=args.force_update,
+        dry_run=args.dry_run, limit=args.limit, batch_size=args.batch_size,
+        reports_dir=args.reports_dir, allow_mass_delete=args.allow_mass_delete,
+        timezone=args.timezone, modified_since_text=args.modified_since,
+    )
+
+
+class _Progress:
+    """A single updating line on a terminal; silent when stdout is not one."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.started, self.last = enabled, time.monotonic(), 0.0
+
+    def __call__(self, info: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.5:
+            return
+        self.last = now
+        done, total = info["processed"], max(info["total"], 1)
+        rate = done / max(now - self.started, 1e-6)
+        print(f"\r  batch {info['batch']:,}  {done:,}/{total:,} rows "
+              f"({100 * done / total:.0f}%)  {rate:,.0f} rows/s", end="", file=sys.stderr,
+              flush=True)
+
+    def close(self) -> None:
+        if self.enabled and self.last:
+            print(file=sys.stderr)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from student_sync.engine.report import console_block
+    from student_sync.engine.run import run_sync
+
+    urls = resolve_urls(args.database_url, args.legacy_url)
+    options = options_from_args(args)
+    progress = _Progress(enabled=sys.stdout.isatty() and not args.quiet)
+    try:
+        result = run_sync(urls, options, progress=progress)
+    finally:
+        progress.close()
+    print(console_block(result.summary))
+    if result.report_path:
+        print(f"\n   Report: {result.report_path}")
+    if result.exit_code != EXIT_OK:
+        print(f"\nstudent-sync: success rate {result.summary.success_rate:.1f}% is below 90% "
+              "(critical): see the report's rejections", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from student_sync.engine.setup import initialize
+
+    urls = resolve_urls(args.database_url)
+    engine = make_engine(urls.sis)
+    try:
+        result = initialize(engine)
+    finally:
+        engine.dispose()
+    print(f"Target: {describe_url(urls.sis)}")
+    if result.created_sis_tables:
+        print(f"  created SIS tables: {', '.join(result.created_sis_tables)}")
+    if result.existing_sis_tables:
+        print(f"  existing SIS tables checked: {', '.join(result.existing_sis_tables)}")
+    if result.created_sync_tables:
+        print(f"  created sync tables: {', '.join(result.created_sync_tables)}")
+    print(f"  sponsors added: {', '.join(result.sponsors_added) or 'none (all present)'}")
+    print(f"  sync schema version: {result.schema_version}")
+    return EXIT_OK
+
+
+def _school_yesterday() -> date:
+    return datetime.now(school_zone(DEFAULT_TIMEZONE)).date() - timedelta(days=1)
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from student_sync.engine import demo
+
+    urls = resolve_urls(args.database_url, args.legacy_url)
+    engine = make_engine(urls.legacy)
+    try:
+        if args.apply_edits:
+            edits = demo.apply_day_of_edits(engine, seed=args.seed,
+                                            edit_day=args.edit_day or _school_yesterday())
+            print(f"Applied a day of edits to legacy_students in {describe_url(urls.legacy)}:")
+            for name, value in edits.summary().items():
+                print(f"  {name}: {value}")
+            return EXIT_OK
+        today = datetime.now(school_zone(DEFAULT_TIMEZONE)).date()
+        started = time.monotonic()
+        written = demo.write_legacy_table(
+            engine, demo.generate_legacy_rows(args.students, args.seed, today=today))
+        print(f"Wrote {written:,} synthetic legacy students (seed {args.seed}) to "
+              f"{describe_url(urls.legacy)} in {time.monotonic() - started:.1f}s")
+        if args.csv:
+            n = demo.write_export_csv(
+                demo.generate_legacy_rows(args.students, args.seed, today=today), args.csv,
+                seed=args.seed)
+            print(f"Wrote the same {n:,} rows as a school export CSV: {args.csv}")
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def cmd_load_csv(args: argparse.Namespace) -> int:
+    from student_sync.engine.legacy_load import LegacyLoadError, load_legacy_csv
+
+    urls = resolve_urls(args.database_url, args.legacy_url)
+    engine = make_engine(urls.legacy)
+    try:
+        result = load_legacy_csv(engine, args.file, merge=args.merge)
+    except LegacyLoadError as exc:
+        print(f"student-sync: refused {args.file}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        engine.dispose()
+    print(f"Loaded {result.rows_written:,} of {result.rows_read:,} rows from {args.file} "
+          f"into legacy_students ({result.mode}); dropped columns: "
+          f"{', '.join(result.dropped_columns) or 'none'}")
+    return EXIT_OK
+
+
+COMMANDS = {"migrate": cmd_migrate, "init": cmd_init, "demo-data": cmd_demo_data,
+            "load-legacy-csv": cmd_load_csv}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from student_sync.engine.run import SyncFailed
+
+    args = build_parser().parse_args(argv)
+    secrets = [url_password(u) for u in (getattr(args, "database_url", None),
+                                         getattr(args, "legacy_url", None)) if u]
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigurationError as exc:
+        print(f"student-sync: {mask_text(str(exc), *secrets)}", file=sys.stderr)
+        return EXIT_USAGE
+    except LockHeld as exc:
+        print(f"student-sync: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (DatabaseUnavailable, SyncFailed) as exc:
+        print(f"student-sync: {mask_text(str(exc), *secrets)}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OperationalError, DBAPIError) as exc:
+        detail = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"student-sync: database error: {mask_text(detail, *secrets)}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("student-sync: interrupted; whole batches stay applied, rerun to converge",
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,262 @@
+"""Read the legacy slice: filters pushed into SQL, keyset pages, a raw digest per row.
+
+No statement here ever casts an id to a number: ids are compared as digit strings
+(length, then text) so one bad id can never abort a run, and keyset pages keep their
+place even when the table is reloaded between pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    ColumnElement,
+    Date,
+    DateTime,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    inspect,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+
+from student_sync import domain
+from student_sync.engine import schema
+from student_sync.engine.db import ConfigurationError
+from student_sync.engine.options import DateWindow, IdRange, SyncOptions
+
+_SQL_NULL_MARKERS = ("", "NULL", "NA", "N/A", "NONE")
+_NULL_SENTINEL = "\u2400"  # stands for SQL NULL inside the digest input
+
+
+@dataclass
+class LegacySource:
+    """The reflected legacy table and the expressions every query is built from."""
+
+    table: Table
+    dialect: str
+
+    @classmethod
+    def reflect(cls, conn: Connection, table_name: str = schema.LEGACY_TABLE_NAME) -> LegacySource:
+        if not inspect(conn).has_table(table_name):
+            raise ConfigurationError(
+                f"legacy table {table_name!r} not found: load it (student-sync load-legacy-csv "
+                "or demo-data) or point --legacy-url at the database that holds it"
+            )
+        table = Table(table_name, MetaData(), autoload_with=conn)
+        missing = [c for c in schema.LEGACY_REQUIRED_COLUMNS if c not in table.c]
+        if missing:
+            raise ConfigurationError(
+                f"legacy table {table_name!r} lacks required column(s): {', '.join(missing)}"
+            )
+        return cls(table=table, dialect=conn.dialect.name)
+
+    # ---------------------------------------------------------------- expressions
+    def text_of(self, name: str) -> ColumnElement:
+        """A legacy column as text (absent columns read as NULL)."""
+        if name not in self.table.c:
+            return null()
+        column = self.table.c[name]
+        return column if isinstance(column.type, Text | type(None)) else cast(column, Text)
+
+    @property
+    def key_expr(self) -> ColumnElement:
+        """Must agree with ``transform.legacy_key``."""
+        return func.ltrim(func.trim(self.text_of("id")), "0")
+
+    def _c(self, expr: ColumnElement) -> ColumnElement:
+        # Byte-order comparison on PostgreSQL, so ordering never depends on the locale.
+        return expr.collate("C") if self.dialect == "postgresql" else expr
+
+    @property
+    def order_columns(self) -> tuple[ColumnElement, ...]:
+        key = self.key_expr
+        return (
+            func.length(key),
+            self._c(key),
+            self._c(self.text_of("id")),
+            self._c(func.coalesce(self.text_of("ipk"), "")),
+        )
+
+    def digits_only(self, expr: ColumnElement) -> ColumnElement:
+        if self.dialect == "postgresql":
+            return expr.op("~")("^[0-9]+$")
+        return and_(expr != "", expr.op("NOT GLOB")("*[^0-9]*"))
+
+    def in_ranges(self, ranges: tuple[IdRange, ...]) -> ColumnElement:
+        """Numeric ids inside any of the inclusive ranges, compared without casting."""
+        if not ranges:
+            return true()
+        key = self.key_expr
+        length = func.length(key)
+        clauses = []
+        for r in ranges:
+            lo, hi = str(r.start).lstrip("0"), str(r.end).lstrip("0")
+            clauses.append(and_(
+                or_(length > len(lo), and_(length == len(lo), self._c(key) >= lo)),
+                or_(length < len(hi), and_(length == len(hi), self._c(key) <= hi)),
+            ))
+        return and_(self.digits_only(func.trim(self.text_of("id"))), or_(*clauses))
+
+    def clean(self, name: str) -> ColumnElement:
+        """A text column with the legacy null markers read as NULL."""
+        value = func.trim(self.text_of(name))
+        return case(
+            (func.upper(value).in_(_SQL_NULL_MARKERS), null()),
+            (value.like("0000-00-00%"), null()),
+            else_=value,
+        )
+
+    def _typed_dates(self) -> bool:
+        columns = [self.table.c[n] for n in ("modified_date", "created_date") if n in self.table.c]
+        return bool(columns) and all(isinstance(c.type, Date | DateTime) for c in columns)
+
+    def effective_date(self) -> ColumnElement:
+        if self._typed_dates():
+            cols = [self.table.c[n] for n in ("modified_date", "created_date") if n in self.table.c]
+            return func.coalesce(*cols)
+        return func.coalesce(self.clean("modified_date"), self.clean("created_date"))
+
+    def in_window(self, window: DateWindow) -> ColumnElement:
+        """Coarse SQL filter; ``row_in_window`` settles the rows SQL cannot judge."""
+        if window.is_open:
+            return true()
+        eff = self.effective_date()
+        if self._typed_dates():
+            parts = []
+            if window.since is not None:
+                parts.append(eff >= window.since)
+            if window.until is not None:
+                parts.append(eff < window.until)
+            dated = and_(eff.is_not(None), *parts)
+        else:
+            iso = eff.like("____-__-__%")
+            parts = []
+            if window.since is not None:
+                parts.append(self._c(eff) >= window.since.date().isoformat())
+            if window.until is not None:
+                parts.append(self._c(eff) < window.until.date().isoformat())
+            # Non-ISO texts come through and are parsed in Python.
+            dated = and_(eff.is_not(None), or_(and_(iso, *parts), ~iso))
+        return or_(dated, eff.is_(None)) if window.include_undated else dated
+
+    def digest_expr(self) -> ColumnElement:
+        """md5 of the raw legacy values, computed inside the database."""
+        parts = [func.coalesce(self.text_of(c), _NULL_SENTINEL) for c in schema.LEGACY_COLUMNS]
+        joined = reduce(lambda a, b: a.op("||")(literal("\x1f")).op("||")(b), parts)
+        return func.md5(joined)
+
+    def where(self, options: SyncOptions) -> ColumnElement:
+        return and_(self.in_ranges(options.id_ranges), self.in_window(options.window))
+
+    def page_query(self, options: SyncOptions, after: tuple | None, page_size: int) -> Select:
+        columns = [self.text_of(c).label(c) for c in schema.LEGACY_COLUMNS]
+        order = self.order_columns
+        stmt = select(
+            *columns,
+            self.key_expr.label("_key"),
+            self.digest_expr().label("_digest"),
+            self.effective_date().label("_effective"),
+            *(o.label(f"_k{i}") for i, o in enumerate(order)),
+        ).where(self.where(options))
+        if after is not None:
+            stmt = stmt.where(tuple_(*order) > tuple_(*after))
+        return stmt.order_by(*order).limit(page_size)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if hasattr(value, "year") and hasattr(value, "month"):
+        return datetime(value.year, value.month, value.day)
+    return domain.parse_timestamp(value)
+
+
+def row_in_window(effective: Any, window: DateWindow) -> bool:
+    """The exact window test on a row's effective date (school local, naive)."""
+    if window.is_open:
+        return True
+    moment = _as_datetime(effective)
+    if moment is None:
+        return window.include_undated and effective is None
+    if window.since is not None and moment < window.since:
+        return False
+    return not (window.until is not None and moment >= window.until)
+
+
+def iter_legacy_pages(
+    conn: Connection, source: LegacySource, options: SyncOptions
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of legacy rows in student-id order; ``--limit`` counts rows after every filter."""
+    page_size = max(options.page_size, options.batch_size)
+    remaining = options.limit
+    after: tuple | None = None
+    n_order = len(source.order_columns)
+    while True:
+        rows = conn.execute(source.page_query(options, after, page_size)).mappings().all()
+        if not rows:
+            return
+        after = tuple(rows[-1][f"_k{i}"] for i in range(n_order))
+        page = [dict(r) for r in rows if row_in_window(r["_effective"], options.window)]
+        if remaining is not None:
+            page = page[:remaining]
+            remaining -= len(page)
+        if page:
+            yield page
+        if len(rows) < page_size or remaining == 0:
+            return
+
+
+def count_slice(conn: Connection, source: LegacySource, options: SyncOptions) -> int:
+    """Rows matching the filters (before --limit): the report's total_legacy_records."""
+    if options.window.is_open:
+        stmt = select(func.count()).select_from(source.table).where(source.where(options))
+        return int(conn.execute(stmt).scalar_one())
+    stmt = select(source.effective_date()).where(source.where(options))
+    return sum(1 for (eff,) in conn.execute(stmt) if row_in_window(eff, options.window))
+
+
+def duplicate_keys(conn: Connection, source: LegacySource) -> set[str]:
+    """Keys held by more than one legacy row: ambiguous, so every such row is rejected."""
+    key = source.key_expr
+    stmt = (
+        select(key)
+        .where(key != "", source.digits_only(func.trim(source.text_of("id"))))
+        .group_by(key)
+        .having(func.count() > 1)
+    )
+    return {k for (k,) in conn.execute(stmt)}
+
+
+def present_keys(conn: Connection, source: LegacySource, ranges: tuple[IdRange, ...]) -> set[str]:
+    """Every key the legacy table holds in the ranges (for the vanished-students check)."""
+    stmt = select(source.key_expr).where(source.in_ranges(ranges) if ranges else
+                                         source.digits_only(func.trim(source.text_of("id"))))
+    return {k for (k,) in conn.execute(stmt)}
+
+
+__all__ = [
+    "LegacySource",
+    "count_slice",
+    "duplicate_keys",
+    "iter_legacy_pages",
+    "present_keys",
+    "row_in_window",
+]

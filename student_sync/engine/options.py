@@ -1,0 +1,128 @@
+"""Run options: what the CLI flags and the Dagster run config both turn into."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from student_sync.engine.db import ConfigurationError
+
+Mode = Literal["upsert", "create-only", "update-only"]
+MODES: tuple[str, ...] = ("upsert", "create-only", "update-only")
+DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
+DEFAULT_BATCH_SIZE = 100
+MASS_DELETE_THRESHOLD = 0.02
+MAX_STUDENT_ID = 2_147_483_647  # people_studentprofile.student_id is a 32-bit integer
+
+
+@dataclass(frozen=True, order=True)
+class IdRange:
+    """An inclusive range of numeric student ids."""
+
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"{self.start}:{self.end}"
+
+    def __contains__(self, student_id: object) -> bool:
+        return isinstance(student_id, int) and self.start <= student_id <= self.end
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Rows whose effective date (modified, else created) is in [since, until), school local.
+
+    ``include_undated`` also takes rows with neither date: the first day of the Dagster
+    partition set owns them, so the cells together cover every row.
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
+    include_undated: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.since is None and self.until is None
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    mode: Mode = "upsert"
+    window: DateWindow = field(default_factory=DateWindow)
+    id_ranges: tuple[IdRange, ...] = ()
+    force_update: bool = False
+    dry_run: bool = False
+    limit: int | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    reports_dir: Path = Path("reports")
+    allow_mass_delete: bool = False
+    timezone: str = DEFAULT_TIMEZONE
+    page_size: int = 10_000
+    # Echo of what the user asked for, for the report (e.g. "yesterday").
+    modified_since_text: str | None = None
+
+    @property
+    def is_full_scan(self) -> bool:
+        """Only an unfiltered scan of a range can tell that a student vanished."""
+        return self.window.is_open and self.limit is None
+
+    def with_(self, **changes: object) -> SyncOptions:
+        return replace(self, **changes)
+
+
+def school_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"unknown time zone {name!r}") from None
+
+
+def parse_modified_since(text: str, *, timezone: str, now: datetime | None = None) -> datetime:
+    """``yesterday`` is midnight at the start of yesterday in the school's zone (naive local)."""
+    zone = school_zone(timezone)
+    value = text.strip().lower()
+    local_now = (now or datetime.now(zone)).astimezone(zone)
+    if value == "yesterday":
+        day = local_now.date() - timedelta(days=1)
+    elif value == "today":
+        day = local_now.date()
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise ConfigurationError(
+                f"--modified-since must be 'yesterday' or YYYY-MM-DD, got {text!r}"
+            ) from None
+    return datetime.combine(day, time.min)
+
+
+_RANGE = re.compile(r"^\s*(\d+)\s*[:\-]\s*(\d+)\s*$")
+
+
+def parse_id_range(text: str) -> IdRange:
+    """``START:END``, inclusive, both numeric, START <= END (``START-END`` is accepted too)."""
+    match = _RANGE.match(text or "")
+    if not match:
+        raise ConfigurationError(f"--student-id-range must be START:END (numbers), got {text!r}")
+    start, end = int(match.group(1)), int(match.group(2))
+    if start > end:
+        raise ConfigurationError(f"--student-id-range start {start} is greater than end {end}")
+    if end > MAX_STUDENT_ID:
+        raise ConfigurationError(f"--student-id-range end {end} exceeds {MAX_STUDENT_ID}")
+    return IdRange(start, end)
+
+
+def validate(options: SyncOptions) -> SyncOptions:
+    if options.mode not in MODES:
+        raise ConfigurationError(f"--mode must be one of {', '.join(MODES)}, got {options.mode!r}")
+    if options.batch_size < 1:
+        raise ConfigurationError(f"--batch-size must be at least 1, got {options.batch_size}")
+    if options.limit is not None and options.limit < 1:
+        raise ConfigurationError(f"--limit must be at least 1, got {options.limit}")
+    school_zone(options.timezone)
+    return options

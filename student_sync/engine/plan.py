@@ -1,0 +1,224 @@
+"""The diff: every legacy row in exactly one class, with the child actions it implies.
+
+Pure decisions (``classify``, ``plan_contact``, ``plan_sponsorships``) are kept apart from
+the ``Planner``, which only gathers what they need from the target, a page at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from student_sync.engine import schema, target
+from student_sync.engine.model import (
+    ContactValues,
+    PlanBatch,
+    PlannedStudent,
+    Rejection,
+    SponsorshipAction,
+    StateRow,
+    StudentRecord,
+)
+from student_sync.engine.options import SyncOptions
+from student_sync.engine.transform import display_id, parse_student_id, transform
+
+
+def is_live(state: StateRow | None) -> bool:
+    """The target holds a person for this student (deleted or not)."""
+    return state is not None and state.person_id is not None
+
+
+def gate(mode: str, state: StateRow | None, raw_id: str, ipk: str) -> Rejection | None:
+    """Mode gates: create-only refuses existing students, update-only unknown ones."""
+    if mode == "create-only" and is_live(state):
+        return Rejection(raw_id, ipk, "EXISTS", "student already exists (mode create-only)")
+    if mode == "update-only" and not is_live(state):
+        return Rejection(raw_id, ipk, "NOT_FOUND", "student not in the target (mode update-only)")
+    return None
+
+
+def classify(record: StudentRecord, state: StateRow | None, *, force_update: bool) -> str:
+    """create / update / unchanged / delete for a normalized row.
+
+    Unchanged needs BOTH the same IPK and the same fingerprint: the IPK never changes on
+    edit, so it alone would miss every rename.
+    """
+    if not is_live(state):
+        return "unchanged" if record.deleted else "create"
+    assert state is not None
+    if record.deleted:
+        if state.is_deleted and state.fingerprint == record.fingerprint:
+            return "unchanged"
+        return "delete"
+    if force_update or state.is_deleted:
+        return "update"
+    if state.legacy_ipk == record.ipk and state.fingerprint == record.fingerprint:
+        return "unchanged"
+    return "update"
+
+
+def plan_contact(
+    desired: ContactValues | None, current: ContactValues | None, has_row: bool
+) -> str | None:
+    """The sync owns the primary contact: create, update, delete when blank, else nothing."""
+    if desired is None:
+        return "delete" if has_row else None
+    if not has_row:
+        return "create"
+    return "update" if desired != current else None
+
+
+def plan_sponsorships(
+    desired: tuple[str, ...],
+    open_rows: Mapping[str, int],
+    started_today: Mapping[str, int],
+    sponsor_ids: Mapping[str, int],
+) -> list[SponsorshipAction]:
+    """New code opens, vanished code ends, changed code does both; never deletes."""
+    actions: list[SponsorshipAction] = []
+    for code in sorted(set(open_rows) - set(desired)):
+        actions.append(SponsorshipAction("end", code, sponsor_ids.get(code, 0), open_rows[code]))
+    for code in desired:
+        if code in open_rows or code not in sponsor_ids:
+            continue
+        if code in started_today:  # ended and re-added the same day: reopen that period
+            actions.append(SponsorshipAction("reopen", code, sponsor_ids[code],
+                                             started_today[code]))
+        else:
+            actions.append(SponsorshipAction("create", code, sponsor_ids[code]))
+    return actions
+
+
+@dataclass
+class Planner:
+    """Plans pages of legacy rows against the target; keeps the run's cross-batch facts."""
+
+    options: SyncOptions
+    mapping_version: str
+    sponsor_ids: dict[str, int]
+    today: date
+    duplicate_keys: set[str] = field(default_factory=set)
+    # School emails claimed or released earlier in this run: lets a dry run (and a plan
+    # persisted before it is applied) see what the earlier batches would have written.
+    email_claims: dict[str, str | None] = field(default_factory=dict)
+    batch_number: int = 0
+
+    def plan_page(self, conn: Connection, rows: list[dict[str, Any]]) -> Iterator[PlanBatch]:
+        states = target.load_states(conn, (r["_key"] for r in rows))
+        planned: list[PlannedStudent | Rejection] = []
+        for row in rows:
+            planned.append(self._plan_row(row, states.get(row["_key"])))
+        self._plan_children(conn, [p for p in planned if isinstance(p, PlannedStudent)])
+        planned = [rejected_email(p) if isinstance(p, PlannedStudent) and p.row_class == "reject"
+                   else p for p in planned]
+        size = self.options.batch_size
+        for start in range(0, len(planned), size):
+            self.batch_number += 1
+            batch = PlanBatch(number=self.batch_number)
+            for item in planned[start:start + size]:
+                if isinstance(item, Rejection):
+                    batch.rejections.append(item)
+                else:
+                    batch.students.append(item)
+            yield batch
+
+    def _plan_row(self, row: dict[str, Any], state: StateRow | None) -> PlannedStudent | Rejection:
+        raw_id, ipk = display_id(row.get("id")), display_id(row.get("ipk")).strip()
+        student_id = parse_student_id(row.get("id"))
+        if isinstance(student_id, Rejection):
+            return Rejection(raw_id, ipk, student_id.reason, student_id.detail)
+        if row["_key"] in self.duplicate_keys:
+            return Rejection(raw_id, ipk, "DUPLICATE_ID",
+                             f"student id {student_id} appears on more than one legacy row")
+        digest = row.get("_digest")
+        if (not self.options.force_update and self.options.mode != "create-only"
+                and is_live(state) and digest is not None and state.raw_digest == digest
+                and state.mapping_version == self.mapping_version):
+            # Same raw row, same rules: nothing to transform, nothing to write.
+            return PlannedStudent("unchanged", student_id, row["_key"], digest, state=state)
+        record = transform(row, known_sponsors=self.sponsor_ids,
+                           mapping_version=self.mapping_version)
+        if isinstance(record, Rejection):
+            return record  # a broken row is broken whatever the mode
+        if not (record.deleted and not is_live(state)):
+            rejected = gate(self.options.mode, state, raw_id, ipk)
+            if rejected:
+                return rejected
+        row_class = classify(record, state, force_update=self.options.force_update)
+        planned = PlannedStudent(row_class, student_id, row["_key"], digest, record=record,
+                                 state=state, restore=bool(state and state.is_deleted
+                                                           and not record.deleted))
+        if row_class == "unchanged":
+            planned.state_only = state is not None and (
+                state.raw_digest != digest or state.mapping_version != self.mapping_version)
+        return planned
+
+    def _plan_children(self, conn: Connection, planned: list[PlannedStudent]) -> None:
+        writes = [p for p in planned if p.row_class in ("create", "update")]
+        if not writes:
+            return
+        owners = target.school_email_owners(
+            conn, (p.record.person["school_email"] for p in writes if p.record))
+        updates = [p for p in writes if p.row_class == "update" and p.state is not None]
+        contacts = target.load_contacts(conn, (p.state.contact_id for p in updates if p.state))
+        open_rows, started_today = target.load_sponsorships(
+            conn, (p.state.profile_id for p in updates if p.state), self.today)
+        for p in writes:
+            assert p.record is not None
+            email = p.record.person["school_email"]
+            me = f"s{p.student_id}"
+            if email:
+                holder = self.email_claims.get(email, owners.get(email))
+                if holder is not None and holder != me:
+                    p.row_class = "reject"
+                    continue
+                self.email_claims[email] = me
+            state = p.state
+            if p.row_class == "create" or state is None:
+                p.contact_action = "create" if p.record.contact else None
+                p.sponsorships = plan_sponsorships(p.record.sponsor_codes, {}, {},
+                                                   self.sponsor_ids)
+                continue
+            has_contact = state.contact_id is not None
+            p.contact_action = plan_contact(p.record.contact,
+                                            contacts.get(state.contact_id or -1), has_contact)
+            p.sponsorships = plan_sponsorships(
+                p.record.sponsor_codes,
+                open_rows.get(state.profile_id or -1, {}),
+                started_today.get(state.profile_id or -1, {}),
+                self.sponsor_ids,
+            )
+        self._release_old_emails(conn, updates)
+
+    def _release_old_emails(self, conn: Connection, updates: list[PlannedStudent]) -> None:
+        """An update that changes a school email frees the old one for later batches."""
+        person_ids = [p.state.person_id for p in updates
+                      if p.row_class == "update" and p.state and p.state.person_id]
+        if not person_ids:
+            return
+        by_person = {p.state.person_id: p for p in updates if p.state}
+        t = schema.person
+        for part in target.chunked(sorted(person_ids)):
+            for pid, old in conn.execute(
+                select(t.c.id, t.c.school_email).where(t.c.id.in_(part))
+            ):
+                p = by_person[pid]
+                new = p.record.person["school_email"] if p.record else None
+                if old and old != new and self.email_claims.get(old) in (None, f"s{p.student_id}"):
+                    self.email_claims[old] = None
+
+    def vanished_batches(self, vanished: list[StateRow]) -> Iterator[PlanBatch]:
+        size = self.options.batch_size
+        for start in range(0, len(vanished), size):
+            self.batch_number += 1
+            yield PlanBatch(number=self.batch_number, vanished=vanished[start:start + size])
+
+
+def rejected_email(p: PlannedStudent) -> Rejection:
+    assert p.record is not None
+    return Rejection(p.record.legacy_id, str(p.record.ipk), "DUPLICATE_SCHOOL_EMAIL",
+                     f"school email {p.record.person['school_email']} is used by another person")

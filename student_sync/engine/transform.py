@@ -1,0 +1,165 @@
+"""Legacy row -> target-shaped record. Pure: no database, every rule from ``domain``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from student_sync import domain
+from student_sync.engine.model import ContactValues, Rejection, StudentRecord
+from student_sync.engine.options import MAX_STUDENT_ID
+
+_DIGITS = re.compile(r"^[0-9]+$")
+_TRUE_FLAGS = {"1", "true", "t", "yes", "y"}
+MAX_IPK = 9_223_372_036_854_775_807
+
+
+def legacy_key(raw_id: object) -> str:
+    """The id with spaces and leading zeros removed: `00029` and `29` are one student.
+
+    Must agree with ``extract.legacy_key_sql`` (the same rule computed in the database).
+    """
+    text = "" if raw_id is None else str(raw_id).strip()
+    return text.lstrip("0")
+
+
+def display_id(raw_id: object) -> str:
+    return "" if raw_id is None else str(raw_id)
+
+
+def parse_student_id(raw_id: object) -> int | Rejection:
+    """A numeric id in the profile's 32-bit range, or the rejection that says why not."""
+    text = "" if raw_id is None else str(raw_id).strip()
+    if domain.is_null(text):
+        return Rejection(display_id(raw_id), "", "MISSING_ID", "student id is empty")
+    if not _DIGITS.match(text):
+        return Rejection(display_id(raw_id), "", "INVALID_ID", f"student id {text[:40]!r} is not numeric")
+    value = int(text)
+    if value < 1 or value > MAX_STUDENT_ID:
+        return Rejection(display_id(raw_id), "", "INVALID_ID", f"student id {value} is out of range")
+    return value
+
+
+def parse_ipk(raw: object) -> int | None:
+    text = "" if raw is None else str(raw).strip()
+    if text.endswith(".0"):  # bigint that went through a float-typed export column
+        text = text[:-2]
+    if not _DIGITS.match(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_IPK else None
+
+
+def is_deleted_flag(raw: object) -> bool:
+    return str(raw).strip().lower() in _TRUE_FLAGS if raw is not None else False
+
+
+def fingerprint(values: Mapping[str, Any], mapping_version: str) -> str:
+    """Digest of the target-shaped values plus the mapping version.
+
+    Equal fingerprints mean the sync would write exactly the same thing, so the row is
+    unchanged; a mapping fix changes the output, hence the fingerprint, only where it matters.
+    """
+    payload = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha256(f"{mapping_version}\n{payload}".encode())
+    return digest.hexdigest()
+
+
+def _contact(row: Mapping[str, Any], warnings: list) -> ContactValues | None:
+    name = domain.clean_text(row.get("emg_contact_person"))
+    phones = domain.split_phones(row.get("contact_person_phone"))
+    relationship = domain.relationship_choice(row.get("relationship"))
+    address = domain.clean_text(row.get("contact_person_address"))
+    primary, secondary = phones.value
+    if name is None:
+        # The sync owns the primary contact: no name means no contact (an existing one is
+        # deleted), whatever phone fragments remain.
+        return None
+    warnings.extend(phones.warnings)
+    warnings.extend(relationship.warnings)
+    return ContactValues(
+        name=name[:255],
+        relationship=relationship.value,
+        primary_phone=primary or "",
+        secondary_phone=secondary or "",
+        email="",
+        address=address or "",
+    )
+
+
+def transform(
+    row: Mapping[str, Any], *, known_sponsors: Iterable[str], mapping_version: str
+) -> StudentRecord | Rejection:
+    """Normalize one legacy row. Rejections carry a reason; warnings ride on the record."""
+    student_id = parse_student_id(row.get("id"))
+    raw_id = display_id(row.get("id"))
+    ipk_text = display_id(row.get("ipk")).strip()
+    if isinstance(student_id, Rejection):
+        return Rejection(raw_id, ipk_text, student_id.reason, student_id.detail)
+    ipk = parse_ipk(row.get("ipk"))
+    if ipk is None:
+        return Rejection(raw_id, ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint")
+    try:
+        name = domain.parse_name(row.get("name"))
+    except domain.DomainRejection as exc:
+        return Rejection(raw_id, ipk_text, exc.code, exc.detail)
+
+    warnings: list[domain.DomainWarning] = []
+
+    def take(parsed: domain.Parsed) -> Any:
+        warnings.extend(parsed.warnings)
+        return parsed.value
+
+    known = set(known_sponsors)
+    codes = tuple(c for c in name.sponsor_codes if c in known)
+    for code in name.sponsor_codes:
+        if code not in known:
+            warnings.append(domain.DomainWarning("UNKNOWN_SPONSOR_CODE", "name",
+                                                 f"sponsor code <{code}> is not a known sponsor"))
+    gender, is_monk = take(domain.parse_gender(row.get("gender")))
+    citizenship = take(domain.nationality_to_citizenship(row.get("nationality")))
+    person = {
+        "family_name": name.family_name[:255],
+        "personal_name": name.personal_name[:255],
+        "full_name": name.full_name[:255],
+        "khmer_name": (take(domain.khmer_name(row.get("kname"), row.get("kname2"))) or "")[:255],
+        "preferred_gender": gender,
+        "school_email": take(domain.normalize_email(row.get("school_email"), "school_email")),
+        "personal_email": take(domain.normalize_email(row.get("email"), "email")),
+        "date_of_birth": take(domain.parse_date(row.get("birth_date"), "birth_date")),
+        "birth_province": take(domain.birth_province(row.get("birth_place"), citizenship)),
+        "citizenship": citizenship,
+    }
+    profile = {
+        "student_id": student_id,
+        "legacy_ipk": ipk,
+        "is_monk": is_monk,
+        "is_transfer_student": domain.transfer_flag(row.get("transfer")),
+        "current_status": take(domain.status_choice(row.get("status"), is_frozen=name.is_frozen)),
+        "last_enrollment_date": take(domain.parse_date(row.get("lastenroll"), "lastenroll")),
+    }
+    contact = _contact(row, warnings)
+    deleted = is_deleted_flag(row.get("deleted"))
+    values = {
+        "person": person,
+        "profile": profile,
+        "contact": None if contact is None else contact.__dict__,
+        "sponsors": sorted(codes),
+        "deleted": deleted,
+    }
+    return StudentRecord(
+        student_id=student_id,
+        legacy_id=raw_id,
+        legacy_key=legacy_key(row.get("id")),
+        ipk=ipk,
+        deleted=deleted,
+        person=person,
+        profile=profile,
+        contact=contact,
+        sponsor_codes=codes,
+        warnings=tuple((w.code, w.field, w.detail) for w in warnings),
+        fingerprint=fingerprint(values, mapping_version),
+    )
