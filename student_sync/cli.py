@@ -58,11 +58,17 @@ def _positive_int(text: str) -> int:
 
 
 def _add_db_flags(p: argparse.ArgumentParser, legacy: bool = True) -> None:
-    p.add_argument("--database-url", help="SQLAlchemy URL of the SIS database "
-                   "(default: $STUDENT_SYNC_DATABASE_URL, else ./student_sync.sqlite)")
+    p.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL of the SIS database "
+        "(default: $STUDENT_SYNC_DATABASE_URL, else ./student_sync.sqlite)",
+    )
     if legacy:
-        p.add_argument("--legacy-url", help="URL of the database holding legacy_students "
-                       "(default: $STUDENT_SYNC_LEGACY_URL, else the SIS database)")
+        p.add_argument(
+            "--legacy-url",
+            help="URL of the database holding legacy_students "
+            "(default: $STUDENT_SYNC_LEGACY_URL, else the SIS database)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,12 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--legacy-url", help="write the legacy table here instead")
     p.add_argument("--students", type=_positive_int, default=2000)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--apply-edits", action="store_true",
-                   help="instead of a new table, apply a realistic day of edits to the existing one")
-    p.add_argument("--edit-day", type=date.fromisoformat, default=None,
-                   help="day the edits are stamped with (default: yesterday, school time)")
-    p.add_argument("--csv", type=Path, default=None,
-                   help="also write the rows as the school's CSV export to this file")
+    p.add_argument(
+        "--apply-edits",
+        action="store_true",
+        help="instead of a new table, apply a realistic day of edits to the existing one",
+    )
+    p.add_argument(
+        "--edit-day",
+        type=date.fromisoformat,
+        default=None,
+        help="day the edits are stamped with (default: yesterday, school time)",
+    )
+    p.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        help="also write the rows as the school's CSV export to this file",
+    )
 
     p = sub.add_parser("load-legacy-csv", help="load the school's CSV export into legacy_students")
     _add_db_flags(p, legacy=False)
@@ -109,14 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace) -> SyncOptions:
     window = DateWindow()
     if args.modified_since:
-        window = DateWindow(since=parse_modified_since(args.modified_since,
-                                                       timezone=args.timezone))
+        window = DateWindow(since=parse_modified_since(args.modified_since, timezone=args.timezone))
     ranges = (parse_id_range(args.student_id_range),) if args.student_id_range else ()
     return SyncOptions(
-        mode=args.mode, window=window, id_ranges=ranges, force_update=args.force_update,
-        dry_run=args.dry_run, limit=args.limit, batch_size=args.batch_size,
-        reports_dir=args.reports_dir, allow_mass_delete=args.allow_mass_delete,
-        timezone=args.timezone, modified_since_text=args.modified_since,
+        mode=args.mode,
+        window=window,
+        id_ranges=ranges,
+        force_update=args.force_update,
+        dry_run=args.dry_run,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        reports_dir=args.reports_dir,
+        allow_mass_delete=args.allow_mass_delete,
+        timezone=args.timezone,
+        modified_since_text=args.modified_since,
     )
 
 
@@ -133,9 +156,13 @@ class _Progress:
         self.last = now
         done, total = info["processed"], max(info["total"], 1)
         rate = done / max(now - self.started, 1e-6)
-        print(f"\r  batch {info['batch']:,}  {done:,}/{total:,} rows "
-              f"({100 * done / total:.0f}%)  {rate:,.0f} rows/s", end="", file=sys.stderr,
-              flush=True)
+        print(
+            f"\r  batch {info['batch']:,}  {done:,}/{total:,} rows "
+            f"({100 * done / total:.0f}%)  {rate:,.0f} rows/s",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def close(self) -> None:
         if self.enabled and self.last:
@@ -157,8 +184,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if result.report_path:
         print(f"\n   Report: {result.report_path}")
     if result.exit_code != EXIT_OK:
-        print(f"\nstudent-sync: success rate {result.summary.success_rate:.1f}% is below 90% "
-              "(critical): see the report's rejections", file=sys.stderr)
+        print(
+            f"\nstudent-sync: success rate {result.summary.success_rate:.1f}% is below 90% "
+            "(critical): see the report's rejections",
+            file=sys.stderr,
+        )
     return result.exit_code
 
 
@@ -194,22 +224,29 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     engine = make_engine(urls.legacy)
     try:
         if args.apply_edits:
-            edits = demo.apply_day_of_edits(engine, seed=args.seed,
-                                            edit_day=args.edit_day or _school_yesterday())
+            edits = demo.apply_day_of_edits(
+                engine, seed=args.seed, edit_day=args.edit_day or _school_yesterday()
+            )
             print(f"Applied a day of edits to legacy_students in {describe_url(urls.legacy)}:")
-            for name, value in edits.summary().items():
-                print(f"  {name}: {value}")
+            for name, ids in edits.by_category().items():
+                shown = ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
+                print(f"  {name.replace('_', ' ')}: {len(ids)}" + (f" ({shown})" if ids else ""))
             return EXIT_OK
         today = datetime.now(school_zone(DEFAULT_TIMEZONE)).date()
         started = time.monotonic()
         written = demo.write_legacy_table(
-            engine, demo.generate_legacy_rows(args.students, args.seed, today=today))
-        print(f"Wrote {written:,} synthetic legacy students (seed {args.seed}) to "
-              f"{describe_url(urls.legacy)} in {time.monotonic() - started:.1f}s")
+            engine, demo.generate_legacy_rows(args.students, args.seed, today=today)
+        )
+        print(
+            f"Wrote {written:,} synthetic legacy students (seed {args.seed}) to "
+            f"{describe_url(urls.legacy)} in {time.monotonic() - started:.1f}s"
+        )
         if args.csv:
             n = demo.write_export_csv(
-                demo.generate_legacy_rows(args.students, args.seed, today=today), args.csv,
-                seed=args.seed)
+                demo.generate_legacy_rows(args.students, args.seed, today=today),
+                args.csv,
+                seed=args.seed,
+            )
             print(f"Wrote the same {n:,} rows as a school export CSV: {args.csv}")
     finally:
         engine.dispose()
@@ -228,14 +265,20 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         engine.dispose()
-    print(f"Loaded {result.rows_written:,} of {result.rows_read:,} rows from {args.file} "
-          f"into legacy_students ({result.mode}); dropped columns: "
-          f"{', '.join(result.dropped_columns) or 'none'}")
+    print(
+        f"Loaded {result.rows_written:,} of {result.rows_read:,} rows from {args.file} "
+        f"into legacy_students ({result.mode}); dropped columns: "
+        f"{', '.join(result.dropped_columns) or 'none'}"
+    )
     return EXIT_OK
 
 
-COMMANDS = {"migrate": cmd_migrate, "init": cmd_init, "demo-data": cmd_demo_data,
-            "load-legacy-csv": cmd_load_csv}
+COMMANDS = {
+    "migrate": cmd_migrate,
+    "init": cmd_init,
+    "demo-data": cmd_demo_data,
+    "load-legacy-csv": cmd_load_csv,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,8 +287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from student_sync.engine.run import SyncFailed
 
     args = build_parser().parse_args(argv)
-    secrets = [url_password(u) for u in (getattr(args, "database_url", None),
-                                         getattr(args, "legacy_url", None)) if u]
+    secrets = [
+        url_password(u)
+        for u in (getattr(args, "database_url", None), getattr(args, "legacy_url", None))
+        if u
+    ]
     try:
         return COMMANDS[args.command](args)
     except ConfigurationError as exc:
@@ -262,8 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"student-sync: database error: {mask_text(detail, *secrets)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("student-sync: interrupted; whole batches stay applied, rerun to converge",
-              file=sys.stderr)
+        print(
+            "student-sync: interrupted; whole batches stay applied, rerun to converge",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
 
 

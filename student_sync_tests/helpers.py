@@ -29,28 +29,30 @@ def legacy_row(student_id: int | str, **values: Any) -> dict[str, Any]:
     sid = student_id if isinstance(student_id, str) else f"{student_id:05d}"
     n = int(sid) if str(sid).strip().isdigit() else 0
     row: dict[str, Any] = {c: None for c in schema.LEGACY_COLUMNS}
-    row.update({
-        "id": sid,
-        "name": f"SOKHA Dara{letters(n)}",
-        "kname": "NULL",
-        "birth_date": "Jan 15 2001 12:00AM",
-        "birth_place": "Phnom Penh",
-        "gender": "M",
-        "nationality": "Cambodian",
-        "email": f"dara{letters(n)}@example.org",
-        "school_email": None,
-        "transfer": "No",
-        "lastenroll": "2024-01-10 00:00:00.000",
-        "emg_contact_person": f"SOKHA Vanna{letters(n)}",
-        "contact_person_phone": "012 345 678",
-        "relationship": "Father",
-        "contact_person_address": "Phnom Penh",
-        "ipk": str(100000 + n),
-        "modified_date": "2026-01-05 10:00:00.000",
-        "created_date": "2025-09-01 08:00:00.000",
-        "deleted": "0",
-        "status": "Active",
-    })
+    row.update(
+        {
+            "id": sid,
+            "name": f"SOKHA Dara{letters(n)}",
+            "kname": "NULL",
+            "birth_date": "Jan 15 2001 12:00AM",
+            "birth_place": "Phnom Penh",
+            "gender": "M",
+            "nationality": "Cambodian",
+            "email": f"dara{letters(n)}@example.org",
+            "school_email": None,
+            "transfer": "No",
+            "lastenroll": "2024-01-10 00:00:00.000",
+            "emg_contact_person": f"SOKHA Vanna{letters(n)}",
+            "contact_person_phone": "012 345 678",
+            "relationship": "Father",
+            "contact_person_address": "Phnom Penh",
+            "ipk": str(100000 + n),
+            "modified_date": "2026-01-05 10:00:00.000",
+            "created_date": "2025-09-01 08:00:00.000",
+            "deleted": "0",
+            "status": "Active",
+        }
+    )
     row.update(values)
     return row
 
@@ -132,10 +134,15 @@ def sponsorships_of(url: str, student_id: int) -> list[dict[str, Any]]:
     ss, sp = schema.sponsored_student, schema.sponsor
     engine = create_engine(normalize_url(url))
     with engine.connect() as conn:
-        result = [dict(r) for r in conn.execute(
-            select(sp.c.code, ss.c.start_date, ss.c.end_date)
-            .select_from(ss.join(sp, sp.c.id == ss.c.sponsor_id))
-            .where(ss.c.student_id == prof["id"]).order_by(ss.c.id)).mappings()]
+        result = [
+            dict(r)
+            for r in conn.execute(
+                select(sp.c.code, ss.c.start_date, ss.c.end_date)
+                .select_from(ss.join(sp, sp.c.id == ss.c.sponsor_id))
+                .where(ss.c.student_id == prof["id"])
+                .order_by(ss.c.id)
+            ).mappings()
+        ]
     engine.dispose()
     return result
 
@@ -143,5 +150,4 @@ def sponsorships_of(url: str, student_id: int) -> list[dict[str, Any]]:
 def contacts_of(url: str, student_id: int) -> list[dict[str, Any]]:
     person = person_of(url, student_id)
     assert person is not None
-    return rows(url, schema.emergency_contact,
-                schema.emergency_contact.c.person_id == person["id"])
+    return rows(url, schema.emergency_contact, schema.emergency_contact.c.person_id == person["id"])

@@ -66,7 +66,8 @@ def test_initial_then_identical_rerun_changes_nothing(db: str, tmp_path) -> None
     assert c2.classes["unchanged"] == 8 and c2.classes["reject"] == 2
     assert c2.efficiency == pytest.approx(80.0)
     assert snapshot(db, tables=schema.SIS_TABLES) == {
-        k: v for k, v in before.items() if k in {t.name for t in schema.SIS_TABLES}}
+        k: v for k, v in before.items() if k in {t.name for t in schema.SIS_TABLES}
+    }
 
 
 def test_markers_and_names(db: str, tmp_path) -> None:
@@ -135,7 +136,9 @@ def test_rejections_are_stored_and_resolved(db: str, tmp_path) -> None:
     result = run(db, tmp_path)
     stored = rows(db, schema.rejection)
     assert {(r["legacy_id"], r["reason"]) for r in stored} == {
-        ("00007", "MISSING_NAME"), ("A0123", "INVALID_ID")}
+        ("00007", "MISSING_NAME"),
+        ("A0123", "INVALID_ID"),
+    }
     report = result.report_path.read_text()
     assert "MISSING_NAME" in report and "detailed_rejections" in report
     update_legacy(db, "00007", name="NEW Student")
@@ -198,8 +201,9 @@ def test_vanished_students_and_mass_delete_guard(db: str, tmp_path) -> None:
 
 
 def test_duplicate_school_email_is_rejected(db: str, tmp_path) -> None:
-    write_legacy(db, [row(1, school_email="same@school.edu"), row(2, school_email="SAME@school.edu"),
-                      row(3)])
+    write_legacy(
+        db, [row(1, school_email="same@school.edu"), row(2, school_email="SAME@school.edu"), row(3)]
+    )
     result = run(db, tmp_path)
     assert result.counters.rejections["DUPLICATE_SCHOOL_EMAIL"] == 1
     assert result.counters.classes["create"] == 2

@@ -19,8 +19,14 @@ from student_sync.engine import schema
 from student_sync.engine.model import PlanBatch, PlannedStudent, StateRow
 
 
-def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
-           keys: Sequence[str], *, keep_on_update: Sequence[str] = ()) -> None:
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    *,
+    keep_on_update: Sequence[str] = (),
+) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL and SQLite alike."""
     if not rows:
         return
@@ -46,21 +52,30 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
 def _insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
-    result = conn.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
+    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return [r[0] for r in result]
 
 
 def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, Any]:
     assert p.record is not None and p.record.contact is not None
-    return {"person_id": person_id, **p.record.contact.__dict__, "is_primary": True,
-            "updated_at": now}
+    return {
+        "person_id": person_id,
+        **p.record.contact.__dict__,
+        "is_primary": True,
+        "updated_at": now,
+    }
 
 
-def _state_row(p: PlannedStudent, person_id: int | None, profile_id: int | None,
-               contact_id: int | None, is_deleted: bool, run_id: str, now: datetime,
-               mapping_version: str) -> dict[str, Any]:
+def _state_row(
+    p: PlannedStudent,
+    person_id: int | None,
+    profile_id: int | None,
+    contact_id: int | None,
+    is_deleted: bool,
+    run_id: str,
+    now: datetime,
+    mapping_version: str,
+) -> dict[str, Any]:
     record, state = p.record, p.state
     return {
         "student_id": p.student_id,
@@ -78,8 +93,15 @@ def _state_row(p: PlannedStudent, person_id: int | None, profile_id: int | None,
     }
 
 
-def apply_batch(conn: Connection, batch: PlanBatch, *, run_id: str, now: datetime, today: date,
-                mapping_version: str) -> None:
+def apply_batch(
+    conn: Connection,
+    batch: PlanBatch,
+    *,
+    run_id: str,
+    now: datetime,
+    today: date,
+    mapping_version: str,
+) -> None:
     """Apply a batch inside the caller's transaction."""
     creates = [p for p in batch.students if p.row_class == "create"]
     updates = [p for p in batch.students if p.row_class == "update"]
@@ -88,48 +110,106 @@ def apply_batch(conn: Connection, batch: PlanBatch, *, run_id: str, now: datetim
     states: list[dict[str, Any]] = []
 
     # ---- creates: person -> profile -> contact -> sponsorships
-    person_ids = _insert_returning_ids(conn, schema.person, [
-        {**p.record.person, "unique_id": uuid.uuid4(), "created_at": now, "updated_at": now,
-         "is_deleted": False, "deleted_at": None}
-        for p in creates if p.record
-    ])
-    profile_ids = _insert_returning_ids(conn, schema.student_profile, [
-        {**p.record.profile, "person_id": pid, "created_at": now, "updated_at": now,
-         "is_deleted": False, "deleted_at": None}
-        for p, pid in zip(creates, person_ids, strict=True) if p.record
-    ])
-    with_contact = [(p, pid) for p, pid in zip(creates, person_ids, strict=True)
-                    if p.contact_action == "create"]
-    contact_ids = dict(zip(
-        [p.student_id for p, _ in with_contact],
-        _insert_returning_ids(conn, schema.emergency_contact, [
-            {**_contact_row(p, pid, now), "created_at": now, "is_deleted": False}
-            for p, pid in with_contact
-        ]), strict=True))
+    person_ids = _insert_returning_ids(
+        conn,
+        schema.person,
+        [
+            {
+                **p.record.person,
+                "unique_id": uuid.uuid4(),
+                "created_at": now,
+                "updated_at": now,
+                "is_deleted": False,
+                "deleted_at": None,
+            }
+            for p in creates
+            if p.record
+        ],
+    )
+    profile_ids = _insert_returning_ids(
+        conn,
+        schema.student_profile,
+        [
+            {
+                **p.record.profile,
+                "person_id": pid,
+                "created_at": now,
+                "updated_at": now,
+                "is_deleted": False,
+                "deleted_at": None,
+            }
+            for p, pid in zip(creates, person_ids, strict=True)
+            if p.record
+        ],
+    )
+    with_contact = [
+        (p, pid) for p, pid in zip(creates, person_ids, strict=True) if p.contact_action == "create"
+    ]
+    contact_ids = dict(
+        zip(
+            [p.student_id for p, _ in with_contact],
+            _insert_returning_ids(
+                conn,
+                schema.emergency_contact,
+                [
+                    {**_contact_row(p, pid, now), "created_at": now, "is_deleted": False}
+                    for p, pid in with_contact
+                ],
+            ),
+            strict=True,
+        )
+    )
     new_sponsorships: list[dict[str, Any]] = []
     for p, pid, prof in zip(creates, person_ids, profile_ids, strict=True):
-        states.append(_state_row(p, pid, prof, contact_ids.get(p.student_id), False, run_id,
-                                 now, mapping_version))
-        new_sponsorships += [_sponsorship(a.sponsor_id, prof, today, now)
-                             for a in p.sponsorships if a.action == "create"]
+        states.append(
+            _state_row(
+                p, pid, prof, contact_ids.get(p.student_id), False, run_id, now, mapping_version
+            )
+        )
+        new_sponsorships += [
+            _sponsorship(a.sponsor_id, prof, today, now)
+            for a in p.sponsorships
+            if a.action == "create"
+        ]
 
     # ---- updates (restores included)
-    _update_by_id(conn, schema.person, [
-        {"id": p.state.person_id, **p.record.person, "updated_at": now, "is_deleted": False,
-         "deleted_at": None}
-        for p in updates if p.state and p.record
-    ])
-    _update_by_id(conn, schema.student_profile, [
-        {"id": p.state.profile_id, **p.record.profile, "updated_at": now, "is_deleted": False,
-         "deleted_at": None}
-        for p in updates if p.state and p.record
-    ])
+    _update_by_id(
+        conn,
+        schema.person,
+        [
+            {
+                "id": p.state.person_id,
+                **p.record.person,
+                "updated_at": now,
+                "is_deleted": False,
+                "deleted_at": None,
+            }
+            for p in updates
+            if p.state and p.record
+        ],
+    )
+    _update_by_id(
+        conn,
+        schema.student_profile,
+        [
+            {
+                "id": p.state.profile_id,
+                **p.record.profile,
+                "updated_at": now,
+                "is_deleted": False,
+                "deleted_at": None,
+            }
+            for p in updates
+            if p.state and p.record
+        ],
+    )
     contact_updates, contact_deletes, contact_creates = [], [], []
     for p in updates:
         assert p.state is not None
         if p.contact_action == "update":
-            contact_updates.append({"id": p.state.contact_id,
-                                    **_contact_row(p, p.state.person_id or 0, now)})
+            contact_updates.append(
+                {"id": p.state.contact_id, **_contact_row(p, p.state.person_id or 0, now)}
+            )
         elif p.contact_action == "delete":
             contact_deletes.append(p.state.contact_id)
         elif p.contact_action == "create":
@@ -138,20 +218,33 @@ def apply_batch(conn: Connection, batch: PlanBatch, *, run_id: str, now: datetim
     if contact_deletes:
         t = schema.emergency_contact
         conn.execute(t.delete().where(t.c.id.in_(contact_deletes)))
-    created_contacts = dict(zip(
-        [p.student_id for p in contact_creates],
-        _insert_returning_ids(conn, schema.emergency_contact, [
-            {**_contact_row(p, p.state.person_id or 0, now), "created_at": now,
-             "is_deleted": False}
-            for p in contact_creates if p.state
-        ]), strict=True))
+    created_contacts = dict(
+        zip(
+            [p.student_id for p in contact_creates],
+            _insert_returning_ids(
+                conn,
+                schema.emergency_contact,
+                [
+                    {
+                        **_contact_row(p, p.state.person_id or 0, now),
+                        "created_at": now,
+                        "is_deleted": False,
+                    }
+                    for p in contact_creates
+                    if p.state
+                ],
+            ),
+            strict=True,
+        )
+    )
     ended, reopened = [], []
     for p in updates:
         assert p.state is not None
         for a in p.sponsorships:
             if a.action == "create":
-                new_sponsorships.append(_sponsorship(a.sponsor_id, p.state.profile_id or 0,
-                                                     today, now))
+                new_sponsorships.append(
+                    _sponsorship(a.sponsor_id, p.state.profile_id or 0, today, now)
+                )
             elif a.action == "end":
                 ended.append({"id": a.row_id, "end_date": today, "updated_at": now})
             else:
@@ -161,8 +254,18 @@ def apply_batch(conn: Connection, batch: PlanBatch, *, run_id: str, now: datetim
             contact_id = None
         elif p.contact_action == "create":
             contact_id = created_contacts[p.student_id]
-        states.append(_state_row(p, p.state.person_id, p.state.profile_id, contact_id, False,
-                                 run_id, now, mapping_version))
+        states.append(
+            _state_row(
+                p,
+                p.state.person_id,
+                p.state.profile_id,
+                contact_id,
+                False,
+                run_id,
+                now,
+                mapping_version,
+            )
+        )
     _update_by_id(conn, schema.sponsored_student, ended)
     _update_by_id(conn, schema.sponsored_student, reopened)
     if new_sponsorships:
@@ -173,46 +276,97 @@ def apply_batch(conn: Connection, batch: PlanBatch, *, run_id: str, now: datetim
     _soft_delete(conn, gone, now)
     for p in deletes:
         assert p.state is not None
-        states.append(_state_row(p, p.state.person_id, p.state.profile_id, p.state.contact_id,
-                                 True, run_id, now, mapping_version))
+        states.append(
+            _state_row(
+                p,
+                p.state.person_id,
+                p.state.profile_id,
+                p.state.contact_id,
+                True,
+                run_id,
+                now,
+                mapping_version,
+            )
+        )
     for s in batch.vanished:
-        states.append({**s.__dict__, "raw_digest": None, "is_deleted": True,
-                       "last_run_id": run_id, "updated_at": now})
+        states.append(
+            {
+                **s.__dict__,
+                "raw_digest": None,
+                "is_deleted": True,
+                "last_run_id": run_id,
+                "updated_at": now,
+            }
+        )
     for p in refresh:
         s = p.state
         assert s is not None
-        states.append(_state_row(p, s.person_id, s.profile_id, s.contact_id, s.is_deleted,
-                                 run_id, now, mapping_version))
+        states.append(
+            _state_row(
+                p,
+                s.person_id,
+                s.profile_id,
+                s.contact_id,
+                s.is_deleted,
+                run_id,
+                now,
+                mapping_version,
+            )
+        )
 
     upsert(conn, schema.sync_state, states, ["student_id"])
     _record_rejections(conn, batch, run_id, now)
 
 
 def _sponsorship(sponsor_id: int, profile_id: int, today: date, now: datetime) -> dict[str, Any]:
-    return {"sponsor_id": sponsor_id, "student_id": profile_id, "sponsorship_type": "FULL",
-            "start_date": today, "end_date": None, "notes": "opened by student_sync",
-            "created_at": now, "updated_at": now, "is_deleted": False}
+    return {
+        "sponsor_id": sponsor_id,
+        "student_id": profile_id,
+        "sponsorship_type": "FULL",
+        "start_date": today,
+        "end_date": None,
+        "notes": "opened by student_sync",
+        "created_at": now,
+        "updated_at": now,
+        "is_deleted": False,
+    }
 
 
 def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:
     flags = {"updated_at": now, "is_deleted": True, "deleted_at": now}
     _update_by_id(conn, schema.person, [{"id": s.person_id, **flags} for s in gone if s.person_id])
-    _update_by_id(conn, schema.student_profile,
-                  [{"id": s.profile_id, **flags} for s in gone if s.profile_id])
+    _update_by_id(
+        conn, schema.student_profile, [{"id": s.profile_id, **flags} for s in gone if s.profile_id]
+    )
 
 
 def _record_rejections(conn: Connection, batch: PlanBatch, run_id: str, now: datetime) -> None:
     """Store this batch's rejections and close those of rows that now went through."""
     rows = {(r.legacy_id[:255], r.ipk[:64]): r for r in batch.rejections}
-    upsert(conn, schema.rejection, [
-        {"legacy_id": k[0], "ipk": k[1], "reason": r.reason, "detail": r.detail[:2000],
-         "first_seen_at": now, "last_seen_at": now, "last_run_id": run_id, "resolved_at": None}
-        for k, r in rows.items()
-    ], ["legacy_id", "ipk"], keep_on_update=["first_seen_at"])
+    upsert(
+        conn,
+        schema.rejection,
+        [
+            {
+                "legacy_id": k[0],
+                "ipk": k[1],
+                "reason": r.reason,
+                "detail": r.detail[:2000],
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "last_run_id": run_id,
+                "resolved_at": None,
+            }
+            for k, r in rows.items()
+        ],
+        ["legacy_id", "ipk"],
+        keep_on_update=["first_seen_at"],
+    )
     succeeded = [p.record.legacy_id[:255] for p in batch.students if p.record]
     if succeeded:
         t = schema.rejection
         conn.execute(
-            update(t).where(t.c.legacy_id.in_(succeeded), t.c.resolved_at.is_(None))
+            update(t)
+            .where(t.c.legacy_id.in_(succeeded), t.c.resolved_at.is_(None))
             .values(resolved_at=now, last_run_id=run_id)
         )

@@ -52,8 +52,9 @@ class ChangeSet:
                 yield batch_from_dict(json.load(fh))
 
     def write_header(self, header: dict[str, Any]) -> None:
-        (self.path / "header.json").write_text(json.dumps(header, indent=2, default=str),
-                                               encoding="utf-8")
+        (self.path / "header.json").write_text(
+            json.dumps(header, indent=2, default=str), encoding="utf-8"
+        )
 
     def header(self) -> dict[str, Any]:
         return json.loads((self.path / "header.json").read_text(encoding="utf-8"))

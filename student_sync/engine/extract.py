@@ -14,8 +14,8 @@ from functools import reduce
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     ColumnElement,
+    Connection,
     Date,
     DateTime,
     MetaData,
@@ -107,10 +107,12 @@ class LegacySource:
         clauses = []
         for r in ranges:
             lo, hi = str(r.start).lstrip("0"), str(r.end).lstrip("0")
-            clauses.append(and_(
-                or_(length > len(lo), and_(length == len(lo), self._c(key) >= lo)),
-                or_(length < len(hi), and_(length == len(hi), self._c(key) <= hi)),
-            ))
+            clauses.append(
+                and_(
+                    or_(length > len(lo), and_(length == len(lo), self._c(key) >= lo)),
+                    or_(length < len(hi), and_(length == len(hi), self._c(key) <= hi)),
+                )
+            )
         return and_(self.digits_only(func.trim(self.text_of("id"))), or_(*clauses))
 
     def clean(self, name: str) -> ColumnElement:
@@ -247,8 +249,9 @@ def duplicate_keys(conn: Connection, source: LegacySource) -> set[str]:
 
 def present_keys(conn: Connection, source: LegacySource, ranges: tuple[IdRange, ...]) -> set[str]:
     """Every key the legacy table holds in the ranges (for the vanished-students check)."""
-    stmt = select(source.key_expr).where(source.in_ranges(ranges) if ranges else
-                                         source.digits_only(func.trim(source.text_of("id"))))
+    stmt = select(source.key_expr).where(
+        source.in_ranges(ranges) if ranges else source.digits_only(func.trim(source.text_of("id")))
+    )
     return {k for (k,) in conn.execute(stmt)}
 
 

@@ -39,8 +39,9 @@ def run_lock(engine: Engine, *, what: str) -> Iterator[None]:
         got = conn.execute(select(func.pg_try_advisory_lock(ADVISORY_LOCK_KEY))).scalar_one()
         conn.commit()
         if not got:
-            raise LockHeld(f"another student_sync run holds the lock on {what}; "
-                           "try again when it has finished")
+            raise LockHeld(
+                f"another student_sync run holds the lock on {what}; try again when it has finished"
+            )
         try:
             yield
         finally:
@@ -58,8 +59,9 @@ def _file_lock(path: Path, *, what: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LockHeld(f"another student_sync run holds the lock on {what}; "
-                           "try again when it has finished") from None
+            raise LockHeld(
+                f"another student_sync run holds the lock on {what}; try again when it has finished"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield

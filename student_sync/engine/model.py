@@ -130,16 +130,24 @@ class Counters:
             if planned.record is not None:
                 for code, _field, _detail in planned.record.warnings:
                     self.warnings[code] += 1
-            key = {"create": "created", "update": "updated", "unchanged": "skipped",
-                   "delete": "deleted"}[planned.row_class]
+            key = {
+                "create": "created",
+                "update": "updated",
+                "unchanged": "skipped",
+                "delete": "deleted",
+            }[planned.row_class]
             self.persons[key] += 1
             self.students[key] += 1
             if planned.contact_action:
-                self.emergency_contacts[{"create": "created", "update": "updated",
-                                         "delete": "deleted"}[planned.contact_action]] += 1
+                self.emergency_contacts[
+                    {"create": "created", "update": "updated", "delete": "deleted"}[
+                        planned.contact_action
+                    ]
+                ] += 1
             for action in planned.sponsorships:
-                self.sponsorships[{"create": "created", "end": "ended",
-                                   "reopen": "updated"}[action.action]] += 1
+                self.sponsorships[
+                    {"create": "created", "end": "ended", "reopen": "updated"}[action.action]
+                ] += 1
         self.records_processed += batch.size
         for _ in batch.vanished:
             self.vanished += 1
@@ -238,16 +246,27 @@ def batch_from_dict(data: dict[str, Any]) -> PlanBatch:
         if d is None:
             return None
         contact = ContactValues(**d["contact"]) if d["contact"] else None
-        return StudentRecord(**{**d, "contact": contact,
-                                "sponsor_codes": tuple(d["sponsor_codes"]),
-                                "warnings": tuple(tuple(w) for w in d["warnings"])})
+        return StudentRecord(
+            **{
+                **d,
+                "contact": contact,
+                "sponsor_codes": tuple(d["sponsor_codes"]),
+                "warnings": tuple(tuple(w) for w in d["warnings"]),
+            }
+        )
 
     def state(d: dict | None) -> StateRow | None:
         return StateRow(**d) if d else None
 
     students = [
-        PlannedStudent(**{**s, "record": record(s["record"]), "state": state(s["state"]),
-                          "sponsorships": [SponsorshipAction(**a) for a in s["sponsorships"]]})
+        PlannedStudent(
+            **{
+                **s,
+                "record": record(s["record"]),
+                "state": state(s["state"]),
+                "sponsorships": [SponsorshipAction(**a) for a in s["sponsorships"]],
+            }
+        )
         for s in data["students"]
     ]
     return PlanBatch(

@@ -86,8 +86,9 @@ def plan_sponsorships(
         if code in open_rows or code not in sponsor_ids:
             continue
         if code in started_today:  # ended and re-added the same day: reopen that period
-            actions.append(SponsorshipAction("reopen", code, sponsor_ids[code],
-                                             started_today[code]))
+            actions.append(
+                SponsorshipAction("reopen", code, sponsor_ids[code], started_today[code])
+            )
         else:
             actions.append(SponsorshipAction("create", code, sponsor_ids[code]))
     return actions
@@ -113,13 +114,15 @@ class Planner:
         for row in rows:
             planned.append(self._plan_row(row, states.get(row["_key"])))
         self._plan_children(conn, [p for p in planned if isinstance(p, PlannedStudent)])
-        planned = [rejected_email(p) if isinstance(p, PlannedStudent) and p.row_class == "reject"
-                   else p for p in planned]
+        planned = [
+            rejected_email(p) if isinstance(p, PlannedStudent) and p.row_class == "reject" else p
+            for p in planned
+        ]
         size = self.options.batch_size
         for start in range(0, len(planned), size):
             self.batch_number += 1
             batch = PlanBatch(number=self.batch_number)
-            for item in planned[start:start + size]:
+            for item in planned[start : start + size]:
                 if isinstance(item, Rejection):
                     batch.rejections.append(item)
                 else:
@@ -132,16 +135,26 @@ class Planner:
         if isinstance(student_id, Rejection):
             return Rejection(raw_id, ipk, student_id.reason, student_id.detail)
         if row["_key"] in self.duplicate_keys:
-            return Rejection(raw_id, ipk, "DUPLICATE_ID",
-                             f"student id {student_id} appears on more than one legacy row")
+            return Rejection(
+                raw_id,
+                ipk,
+                "DUPLICATE_ID",
+                f"student id {student_id} appears on more than one legacy row",
+            )
         digest = row.get("_digest")
-        if (not self.options.force_update and self.options.mode != "create-only"
-                and is_live(state) and digest is not None and state.raw_digest == digest
-                and state.mapping_version == self.mapping_version):
+        if (
+            not self.options.force_update
+            and self.options.mode != "create-only"
+            and is_live(state)
+            and digest is not None
+            and state.raw_digest == digest
+            and state.mapping_version == self.mapping_version
+        ):
             # Same raw row, same rules: nothing to transform, nothing to write.
             return PlannedStudent("unchanged", student_id, row["_key"], digest, state=state)
-        record = transform(row, known_sponsors=self.sponsor_ids,
-                           mapping_version=self.mapping_version)
+        record = transform(
+            row, known_sponsors=self.sponsor_ids, mapping_version=self.mapping_version
+        )
         if isinstance(record, Rejection):
             return record  # a broken row is broken whatever the mode
         if not (record.deleted and not is_live(state)):
@@ -149,12 +162,19 @@ class Planner:
             if rejected:
                 return rejected
         row_class = classify(record, state, force_update=self.options.force_update)
-        planned = PlannedStudent(row_class, student_id, row["_key"], digest, record=record,
-                                 state=state, restore=bool(state and state.is_deleted
-                                                           and not record.deleted))
+        planned = PlannedStudent(
+            row_class,
+            student_id,
+            row["_key"],
+            digest,
+            record=record,
+            state=state,
+            restore=bool(state and state.is_deleted and not record.deleted),
+        )
         if row_class == "unchanged":
             planned.state_only = state is not None and (
-                state.raw_digest != digest or state.mapping_version != self.mapping_version)
+                state.raw_digest != digest or state.mapping_version != self.mapping_version
+            )
         return planned
 
     def _plan_children(self, conn: Connection, planned: list[PlannedStudent]) -> None:
@@ -162,11 +182,13 @@ class Planner:
         if not writes:
             return
         owners = target.school_email_owners(
-            conn, (p.record.person["school_email"] for p in writes if p.record))
+            conn, (p.record.person["school_email"] for p in writes if p.record)
+        )
         updates = [p for p in writes if p.row_class == "update" and p.state is not None]
         contacts = target.load_contacts(conn, (p.state.contact_id for p in updates if p.state))
         open_rows, started_today = target.load_sponsorships(
-            conn, (p.state.profile_id for p in updates if p.state), self.today)
+            conn, (p.state.profile_id for p in updates if p.state), self.today
+        )
         for p in writes:
             assert p.record is not None
             email = p.record.person["school_email"]
@@ -180,12 +202,12 @@ class Planner:
             state = p.state
             if p.row_class == "create" or state is None:
                 p.contact_action = "create" if p.record.contact else None
-                p.sponsorships = plan_sponsorships(p.record.sponsor_codes, {}, {},
-                                                   self.sponsor_ids)
+                p.sponsorships = plan_sponsorships(p.record.sponsor_codes, {}, {}, self.sponsor_ids)
                 continue
             has_contact = state.contact_id is not None
-            p.contact_action = plan_contact(p.record.contact,
-                                            contacts.get(state.contact_id or -1), has_contact)
+            p.contact_action = plan_contact(
+                p.record.contact, contacts.get(state.contact_id or -1), has_contact
+            )
             p.sponsorships = plan_sponsorships(
                 p.record.sponsor_codes,
                 open_rows.get(state.profile_id or -1, {}),
@@ -196,16 +218,17 @@ class Planner:
 
     def _release_old_emails(self, conn: Connection, updates: list[PlannedStudent]) -> None:
         """An update that changes a school email frees the old one for later batches."""
-        person_ids = [p.state.person_id for p in updates
-                      if p.row_class == "update" and p.state and p.state.person_id]
+        person_ids = [
+            p.state.person_id
+            for p in updates
+            if p.row_class == "update" and p.state and p.state.person_id
+        ]
         if not person_ids:
             return
         by_person = {p.state.person_id: p for p in updates if p.state}
         t = schema.person
         for part in target.chunked(sorted(person_ids)):
-            for pid, old in conn.execute(
-                select(t.c.id, t.c.school_email).where(t.c.id.in_(part))
-            ):
+            for pid, old in conn.execute(select(t.c.id, t.c.school_email).where(t.c.id.in_(part))):
                 p = by_person[pid]
                 new = p.record.person["school_email"] if p.record else None
                 if old and old != new and self.email_claims.get(old) in (None, f"s{p.student_id}"):
@@ -215,10 +238,14 @@ class Planner:
         size = self.options.batch_size
         for start in range(0, len(vanished), size):
             self.batch_number += 1
-            yield PlanBatch(number=self.batch_number, vanished=vanished[start:start + size])
+            yield PlanBatch(number=self.batch_number, vanished=vanished[start : start + size])
 
 
 def rejected_email(p: PlannedStudent) -> Rejection:
     assert p.record is not None
-    return Rejection(p.record.legacy_id, str(p.record.ipk), "DUPLICATE_SCHOOL_EMAIL",
-                     f"school email {p.record.person['school_email']} is used by another person")
+    return Rejection(
+        p.record.legacy_id,
+        str(p.record.ipk),
+        "DUPLICATE_SCHOOL_EMAIL",
+        f"school email {p.record.person['school_email']} is used by another person",
+    )

@@ -46,34 +46,55 @@ def recommendations(summary: RunSummary) -> list[str]:
     if c.rejected:
         top = ", ".join(f"{reason} ({n})" for reason, n in c.rejections.most_common(3))
         if level == "critical":
-            out.append(f"Success rate is critical ({c.success_rate:.1f}%): fix the top rejection "
-                       f"reasons first: {top}.")
+            out.append(
+                f"Success rate is critical ({c.success_rate:.1f}%): fix the top rejection "
+                f"reasons first: {top}."
+            )
         elif level == "warning":
-            out.append(f"Success rate is in the warning band ({c.success_rate:.1f}%): review "
-                       f"the rejected rows, mostly {top}.")
+            out.append(
+                f"Success rate is in the warning band ({c.success_rate:.1f}%): review "
+                f"the rejected rows, mostly {top}."
+            )
         else:
-            out.append(f"{c.rejected} row(s) were rejected ({top}); they are stored and "
-                       "re-evaluated on the next run.")
+            out.append(
+                f"{c.rejected} row(s) were rejected ({top}); they are stored and "
+                "re-evaluated on the next run."
+            )
     eff_level = efficiency_level(c.efficiency)
     if c.records_processed and eff_level == "inefficient":
-        if o.force_update:
-            out.append("Efficiency is low because --force-update rewrites every selected row; "
-                       "use it only for a deliberate full refresh (e.g. the weekly run).")
+        if not o.window.is_open:
+            out.append(
+                "Efficiency is low because --modified-since selected only edited rows: "
+                "expected for an incremental run."
+            )
+        elif o.force_update:
+            out.append(
+                "Efficiency is low because --force-update rewrites every selected row; "
+                "use it only for a deliberate full refresh (e.g. the weekly run)."
+            )
         elif c.classes["create"] > c.records_processed / 2:
-            out.append("Efficiency is low because most rows were new (an initial load); "
-                       "reruns will skip unchanged rows.")
+            out.append(
+                "Efficiency is low because most rows were new (an initial load); "
+                "reruns will skip unchanged rows."
+            )
         else:
-            out.append("Efficiency is low: many rows changed since the last run; run "
-                       "--modified-since yesterday daily to keep each run small.")
+            out.append(
+                "Efficiency is low: many rows changed since the last run; run "
+                "--modified-since yesterday daily to keep each run small."
+            )
     if c.vanished:
-        out.append(f"{c.vanished} student(s) no longer in the legacy table were soft-deleted; "
-                   "they are restored if they come back.")
+        out.append(
+            f"{c.vanished} student(s) no longer in the legacy table were soft-deleted; "
+            "they are restored if they come back."
+        )
     if c.warnings:
         top = ", ".join(f"{code} ({n})" for code, n in c.warnings.most_common(3))
         out.append(f"Data-quality warnings (values stored as NULL or defaulted): {top}.")
     if c.sponsorships.get("created") is None and "UNKNOWN_SPONSOR_CODE" in c.warnings:
-        out.append("Unknown sponsor codes were seen: add the sponsor to scholarships_sponsor "
-                   "(then rerun) if they are real.")
+        out.append(
+            "Unknown sponsor codes were seen: add the sponsor to scholarships_sponsor "
+            "(then rerun) if they are real."
+        )
     if o.dry_run:
         out.append("This was a dry run: nothing was written; run without --dry-run to apply.")
     if o.batch_size < 1000 and c.records_processed >= 50_000:
@@ -92,7 +113,9 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
             "status": summary.status,
             "start_time": summary.started_at.isoformat(),
             "end_time": summary.finished_at.isoformat(),
-            "duration_seconds": round((summary.finished_at - summary.started_at).total_seconds(), 3),
+            "duration_seconds": round(
+                (summary.finished_at - summary.started_at).total_seconds(), 3
+            ),
             "mode": o.mode,
             "dry_run": o.dry_run,
             "force_update": o.force_update,
@@ -121,8 +144,9 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
             "rejected": {"total": c.rejected, "breakdown": dict(c.rejections.most_common())},
             "persons": {k: c.persons.get(k, 0) for k in created_updated},
             "students": {k: c.students.get(k, 0) for k in created_updated},
-            "emergency_contacts": {k: c.emergency_contacts.get(k, 0)
-                                   for k in ("created", "updated", "deleted")},
+            "emergency_contacts": {
+                k: c.emergency_contacts.get(k, 0) for k in ("created", "updated", "deleted")
+            },
             "sponsorships": {k: c.sponsorships.get(k, 0) for k in ("created", "updated", "ended")},
             "vanished_soft_deleted": c.vanished,
             "warnings": dict(c.warnings.most_common()),
@@ -150,8 +174,9 @@ def write_report(summary: RunSummary, reports_dir: Path) -> Path:
         n += 1
         path = reports_dir / f"{base}_{n}.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(build_report(summary), indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps(build_report(summary), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     tmp.replace(path)
     return path
 
@@ -174,8 +199,11 @@ def console_block(summary: RunSummary) -> str:
         f"      Total successful: {n(c.successful)}",
         f"      Skipped (unchanged): {n(c.classes['unchanged'])}",
         f"      Rejected: {n(c.rejected)}"
-        + (f" ({', '.join(f'{k}: {v}' for k, v in c.rejections.most_common(5))})"
-           if c.rejected else ""),
+        + (
+            f" ({', '.join(f'{k}: {v}' for k, v in c.rejections.most_common(5))})"
+            if c.rejected
+            else ""
+        ),
     ]
     for label, counter in (("PERSONS", c.persons), ("STUDENTS", c.students)):
         lines += ["", f"   {label}:"] + [

@@ -7,6 +7,7 @@ nothing to the database; ``apply`` applies a persisted change set.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -103,16 +104,18 @@ def options_to_dict(options: SyncOptions) -> dict[str, Any]:
 
 def options_from_dict(data: dict[str, Any]) -> SyncOptions:
     w = data["window"]
-    return SyncOptions(**{
-        **data,
-        "reports_dir": Path(data["reports_dir"]),
-        "window": DateWindow(
-            since=datetime.fromisoformat(w["since"]) if w["since"] else None,
-            until=datetime.fromisoformat(w["until"]) if w["until"] else None,
-            include_undated=w["include_undated"],
-        ),
-        "id_ranges": tuple(IdRange(a, b) for a, b in data["id_ranges"]),
-    })
+    return SyncOptions(
+        **{
+            **data,
+            "reports_dir": Path(data["reports_dir"]),
+            "window": DateWindow(
+                since=datetime.fromisoformat(w["since"]) if w["since"] else None,
+                until=datetime.fromisoformat(w["until"]) if w["until"] else None,
+                include_undated=w["include_undated"],
+            ),
+            "id_ranges": tuple(IdRange(a, b) for a, b in data["id_ranges"]),
+        }
+    )
 
 
 @contextmanager
@@ -125,9 +128,13 @@ def _engines(urls: DatabaseUrls) -> Iterator[tuple[Engine, Engine]]:
                 with engine.connect() as conn:
                     conn.execute(select(1))
             except (OperationalError, DBAPIError) as exc:
-                reason = mask_text(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
-                                   url_password(url))
-                raise DatabaseUnavailable(f"cannot connect to {describe_url(url)}: {reason}") from None
+                reason = mask_text(
+                    str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
+                    url_password(url),
+                )
+                raise DatabaseUnavailable(
+                    f"cannot connect to {describe_url(url)}: {reason}"
+                ) from None
         yield sis, legacy
     finally:
         sis.dispose()
@@ -147,26 +154,46 @@ class _Ledger:
         t = schema.run_ledger
         with self.engine.begin() as conn:
             # We hold the lock, so any run still marked running was killed.
-            conn.execute(update(t).where(t.c.status == "running")
-                         .values(status="abandoned", finished_at=started,
-                                 error="process ended without finishing (killed or crashed)"))
-            conn.execute(t.insert().values(
-                run_id=self.run_id, started_at=started, status="running", mode=options.mode,
-                force_update=options.force_update,
-                parameters=json.dumps(options_to_dict(options), default=str),
-                counts="{}", database=database, pid=os.getpid(), host=socket.gethostname()[:255],
-            ))
+            conn.execute(
+                update(t)
+                .where(t.c.status == "running")
+                .values(
+                    status="abandoned",
+                    finished_at=started,
+                    error="process ended without finishing (killed or crashed)",
+                )
+            )
+            conn.execute(
+                t.insert().values(
+                    run_id=self.run_id,
+                    started_at=started,
+                    status="running",
+                    mode=options.mode,
+                    force_update=options.force_update,
+                    parameters=json.dumps(options_to_dict(options), default=str),
+                    counts="{}",
+                    database=database,
+                    pid=os.getpid(),
+                    host=socket.gethostname()[:255],
+                )
+            )
 
     def finish(self, status: str, counters: Counters, error: str | None = None) -> None:
         if not self.enabled:
             return
         t = schema.run_ledger
         with self.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.run_id == self.run_id).values(
-                status=status, finished_at=datetime.now(UTC),
-                counts=json.dumps(counters.as_dict()), error=error,
-                success_rate=f"{counters.success_rate:.2f}",
-            ))
+            conn.execute(
+                update(t)
+                .where(t.c.run_id == self.run_id)
+                .values(
+                    status=status,
+                    finished_at=datetime.now(UTC),
+                    counts=json.dumps(counters.as_dict()),
+                    error=error,
+                    success_rate=f"{counters.success_rate:.2f}",
+                )
+            )
 
 
 def _state_token(engine: Engine) -> str:
@@ -184,8 +211,11 @@ def _find_vanished(sis: Engine, legacy_conn, source, options: SyncOptions) -> li
         return []
     present = extract.present_keys(legacy_conn, source, options.id_ranges)
     vanished = [s for s in active if s.legacy_key not in present]
-    if vanished and len(vanished) > MASS_DELETE_THRESHOLD * len(active) \
-            and not options.allow_mass_delete:
+    if (
+        vanished
+        and len(vanished) > MASS_DELETE_THRESHOLD * len(active)
+        and not options.allow_mass_delete
+    ):
         scope = ",".join(str(r) for r in options.id_ranges) or "the whole table"
         raise MassDeleteRefused(
             f"refusing to soft-delete {len(vanished)} of {len(active)} students ({scope}) "
@@ -218,116 +248,169 @@ def run_sync(
     change_set: ChangeSet | None = None
     status, error = "completed", None
 
-    with _engines(urls) as (sis, legacy):
-        with run_lock(sis, what=describe_url(urls.sis)):
-            with sis.connect() as conn:
-                check_ready(conn)
-                sponsors = target.sponsor_ids(conn)
-            version = mapping_version(sponsors)
-            today = started.astimezone(school_zone(options.timezone)).date()
-            ledger = _Ledger(sis, run_id, enabled=writes)
-            try:
-                if stage == "apply":
-                    assert change_set_root and change_set_id, "apply needs a change set"
-                    change_set = ChangeSet.open(change_set_root, change_set_id)
-                    header = change_set.header()
-                    options = options_from_dict(header["options"])
-                    writes = not options.dry_run
-                    ledger.enabled = writes
-                    version, today = header["mapping_version"], date.fromisoformat(header["today"])
-                    _restore_counters(counters, header["counters"])
-                    rejections = [Rejection(**r) for r in header["rejections"]]
-                    if header["state_token"] != _state_token(sis):
-                        raise StaleChangeSet(
-                            "the target changed since this change set was planned; plan again")
-                    ledger.start(options, started, database)
-                    batches: Iterator[PlanBatch] = change_set.batches()
-                    _apply_all(sis, batches, counters=None, writes=writes, run_id=run_id,
-                               started=started, today=today, version=version,
-                               progress=progress, total=counters.records_processed)
-                else:
-                    ledger.start(options, started, database)
-                    if stage == "plan":
-                        assert change_set_root is not None, "plan needs a change-set folder"
-                        change_set = ChangeSet.create(change_set_root)
-                        token = _state_token(sis)
-                    batches = _plan(sis, legacy, options, version, sponsors, today, counters,
-                                    rejections)
-                    if stage == "plan":
-                        assert change_set is not None
-                        for batch in batches:
-                            change_set.write_batch(batch)
-                            _report_progress(progress, counters, batch)
-                        change_set.write_header({
-                            "options": options_to_dict(options), "mapping_version": version,
-                            "today": today.isoformat(), "state_token": token,
+    with _engines(urls) as (sis, legacy), run_lock(sis, what=describe_url(urls.sis)):
+        with sis.connect() as conn:
+            check_ready(conn)
+            sponsors = target.sponsor_ids(conn)
+        version = mapping_version(sponsors)
+        today = started.astimezone(school_zone(options.timezone)).date()
+        ledger = _Ledger(sis, run_id, enabled=writes)
+        try:
+            if stage == "apply":
+                assert change_set_root and change_set_id, "apply needs a change set"
+                change_set = ChangeSet.open(change_set_root, change_set_id)
+                header = change_set.header()
+                options = options_from_dict(header["options"])
+                writes = not options.dry_run
+                ledger.enabled = writes
+                version, today = header["mapping_version"], date.fromisoformat(header["today"])
+                _restore_counters(counters, header["counters"])
+                rejections = [Rejection(**r) for r in header["rejections"]]
+                if header["state_token"] != _state_token(sis):
+                    raise StaleChangeSet(
+                        "the target changed since this change set was planned; plan again"
+                    )
+                ledger.start(options, started, database)
+                batches: Iterator[PlanBatch] = change_set.batches()
+                _apply_all(
+                    sis,
+                    batches,
+                    counters=None,
+                    writes=writes,
+                    run_id=run_id,
+                    started=started,
+                    today=today,
+                    version=version,
+                    progress=progress,
+                    total=counters.records_processed,
+                )
+            else:
+                ledger.start(options, started, database)
+                if stage == "plan":
+                    assert change_set_root is not None, "plan needs a change-set folder"
+                    change_set = ChangeSet.create(change_set_root)
+                    token = _state_token(sis)
+                batches = _plan(
+                    sis, legacy, options, version, sponsors, today, counters, rejections
+                )
+                if stage == "plan":
+                    assert change_set is not None
+                    for batch in batches:
+                        change_set.write_batch(batch)
+                        _report_progress(progress, counters, batch)
+                    change_set.write_header(
+                        {
+                            "options": options_to_dict(options),
+                            "mapping_version": version,
+                            "today": today.isoformat(),
+                            "state_token": token,
                             "counters": counters.as_dict(),
                             "rejections": [asdict(r) for r in rejections],
-                            "planned_at": started.isoformat(), "database": database,
-                        })
-                    else:
-                        _apply_all(sis, batches, counters=counters, writes=writes,
-                                   run_id=run_id, started=started, today=today,
-                                   version=version, progress=progress,
-                                   total=counters.total_legacy_records)
-            except MassDeleteRefused as exc:
-                status, error = "refused", str(exc)
-                ledger.finish(status, counters, error)
-                raise
-            except (OperationalError, DBAPIError) as exc:
-                status = "failed"
-                error = mask_text(f"database error: {str(exc.orig or exc).strip()}",
-                                  url_password(urls.sis), url_password(urls.legacy))
-                _finish_quietly(ledger, status, counters, error)
-                raise SyncFailed(error.splitlines()[0]) from None
-            except BaseException as exc:
-                status = "failed"
-                error = mask_text(f"{type(exc).__name__}: {exc}", url_password(urls.sis),
-                                  url_password(urls.legacy))
-                _finish_quietly(ledger, status, counters, error)
-                raise
+                            "planned_at": started.isoformat(),
+                            "database": database,
+                        }
+                    )
+                else:
+                    _apply_all(
+                        sis,
+                        batches,
+                        counters=counters,
+                        writes=writes,
+                        run_id=run_id,
+                        started=started,
+                        today=today,
+                        version=version,
+                        progress=progress,
+                        total=counters.total_legacy_records,
+                    )
+        except MassDeleteRefused as exc:
+            status, error = "refused", str(exc)
             ledger.finish(status, counters, error)
+            raise
+        except (OperationalError, DBAPIError) as exc:
+            status = "failed"
+            error = mask_text(
+                f"database error: {str(exc.orig or exc).strip()}",
+                url_password(urls.sis),
+                url_password(urls.legacy),
+            )
+            _finish_quietly(ledger, status, counters, error)
+            raise SyncFailed(error.splitlines()[0]) from None
+        except BaseException as exc:
+            status = "failed"
+            error = mask_text(
+                f"{type(exc).__name__}: {exc}", url_password(urls.sis), url_password(urls.legacy)
+            )
+            _finish_quietly(ledger, status, counters, error)
+            raise
+        ledger.finish(status, counters, error)
 
     summary = RunSummary(
-        run_id=run_id, options=options, counters=counters, started_at=started,
-        finished_at=datetime.now(UTC), mapping_version=version, database=database,
-        rejections=rejections, status=status, error=error,
+        run_id=run_id,
+        options=options,
+        counters=counters,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        mapping_version=version,
+        database=database,
+        rejections=rejections,
+        status=status,
+        error=error,
     )
     report_path = None
     if write_report_file and stage != "plan":
         report_path = write_report(summary, options.reports_dir)
-    return RunResult(summary=summary, report_path=report_path,
-                     change_set_id=change_set.change_set_id if change_set else None)
+    return RunResult(
+        summary=summary,
+        report_path=report_path,
+        change_set_id=change_set.change_set_id if change_set else None,
+    )
 
 
 def _finish_quietly(ledger: _Ledger, status: str, counters: Counters, error: str) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the database may be the thing that failed
         ledger.finish(status, counters, error)
-    except Exception:  # noqa: BLE001 - the database may be the thing that failed
-        pass
 
 
 def _restore_counters(counters: Counters, data: dict[str, Any]) -> None:
     counters.total_legacy_records = data["total_legacy_records"]
     counters.records_processed = data["records_processed"]
     counters.vanished, counters.batches = data["vanished"], data["batches"]
-    for name in ("classes", "persons", "students", "emergency_contacts", "sponsorships",
-                 "rejections", "warnings"):
+    for name in (
+        "classes",
+        "persons",
+        "students",
+        "emergency_contacts",
+        "sponsorships",
+        "rejections",
+        "warnings",
+    ):
         setattr(counters, name, Counter(data[name]))
 
 
-def _plan(sis: Engine, legacy: Engine, options: SyncOptions, version: str,
-          sponsors: dict[str, int], today: date, counters: Counters,
-          rejections: list[Rejection]) -> Iterator[PlanBatch]:
+def _plan(
+    sis: Engine,
+    legacy: Engine,
+    options: SyncOptions,
+    version: str,
+    sponsors: dict[str, int],
+    today: date,
+    counters: Counters,
+    rejections: list[Rejection],
+) -> Iterator[PlanBatch]:
     """Planned batches in student-id order; counters are filled as batches are yielded."""
     with legacy.connect() as legacy_conn:
         source = extract.LegacySource.reflect(legacy_conn)
         counters.total_legacy_records = extract.count_slice(legacy_conn, source, options)
         duplicates = extract.duplicate_keys(legacy_conn, source)
-        vanished = (_find_vanished(sis, legacy_conn, source, options)
-                    if options.is_full_scan else [])
-    planner = Planner(options=options, mapping_version=version, sponsor_ids=sponsors,
-                      today=today, duplicate_keys=duplicates)
+        vanished = _find_vanished(sis, legacy_conn, source, options) if options.is_full_scan else []
+    planner = Planner(
+        options=options,
+        mapping_version=version,
+        sponsor_ids=sponsors,
+        today=today,
+        duplicate_keys=duplicates,
+    )
     with legacy.connect() as legacy_conn:
         pages = extract.iter_legacy_pages(legacy_conn, source, options)
         for page in pages:
@@ -336,7 +419,7 @@ def _plan(sis: Engine, legacy: Engine, options: SyncOptions, version: str,
             for batch in planned:
                 counters.add_plan(batch)
                 room = MAX_DETAILED_REJECTIONS - len(rejections)
-                rejections.extend(batch.rejections[:max(room, 0)])
+                rejections.extend(batch.rejections[: max(room, 0)])
                 yield batch
     for batch in planner.vanished_batches(vanished):
         counters.add_plan(batch)
@@ -345,21 +428,41 @@ def _plan(sis: Engine, legacy: Engine, options: SyncOptions, version: str,
 
 def _report_progress(progress: ProgressFn | None, counters: Counters, batch: PlanBatch) -> None:
     if progress is not None:
-        progress({"batch": batch.number, "processed": counters.records_processed,
-                  "total": counters.total_legacy_records})
+        progress(
+            {
+                "batch": batch.number,
+                "processed": counters.records_processed,
+                "total": counters.total_legacy_records,
+            }
+        )
 
 
-def _apply_all(sis: Engine, batches: Iterator[PlanBatch], *, counters: Counters | None,
-               writes: bool, run_id: str, started: datetime, today: date, version: str,
-               progress: ProgressFn | None, total: int) -> None:
+def _apply_all(
+    sis: Engine,
+    batches: Iterator[PlanBatch],
+    *,
+    counters: Counters | None,
+    writes: bool,
+    run_id: str,
+    started: datetime,
+    today: date,
+    version: str,
+    progress: ProgressFn | None,
+    total: int,
+) -> None:
     done = 0
     for batch in batches:
         if writes and (batch.students or batch.rejections or batch.vanished):
             with sis.begin() as conn:
-                apply_batch(conn, batch, run_id=run_id, now=started, today=today,
-                            mapping_version=version)
+                apply_batch(
+                    conn, batch, run_id=run_id, now=started, today=today, mapping_version=version
+                )
         done += batch.size
         if progress is not None:
-            progress({"batch": batch.number,
-                      "processed": counters.records_processed if counters else done,
-                      "total": total})
+            progress(
+                {
+                    "batch": batch.number,
+                    "processed": counters.records_processed if counters else done,
+                    "total": total,
+                }
+            )

@@ -35,6 +35,13 @@ sync_metadata = MetaData()
 legacy_metadata = MetaData()
 
 
+def _id_column() -> Column:
+    """Django's BigAutoField (INTEGER on SQLite so it autoincrements)."""
+    return Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+
+
 def _audit_columns() -> list[Column]:
     """Django's audit columns, repeated on every SIS table."""
     return [
@@ -49,7 +56,9 @@ def _audit_columns() -> list[Column]:
 person = Table(
     "people_person",
     sis_metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("unique_id", Uuid, nullable=False, unique=True),
     Column("family_name", String(255), nullable=False),
     Column("personal_name", String(255), nullable=False),
@@ -67,7 +76,9 @@ person = Table(
 student_profile = Table(
     "people_studentprofile",
     sis_metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("person_id", ForeignKey("people_person.id"), nullable=False, unique=True),
     Column("student_id", Integer, nullable=False, unique=True),
     Column("legacy_ipk", BigInteger, nullable=True, index=True),
@@ -81,7 +92,9 @@ student_profile = Table(
 emergency_contact = Table(
     "people_emergencycontact",
     sis_metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("person_id", ForeignKey("people_person.id"), nullable=False, index=True),
     Column("name", String(255), nullable=False),
     Column("relationship", String(20), nullable=False),
@@ -96,7 +109,9 @@ emergency_contact = Table(
 sponsor = Table(
     "scholarships_sponsor",
     sis_metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("code", String(10), nullable=False, unique=True),
     Column("name", String(100), nullable=False),
     Column("mou_start_date", Date, nullable=True),
@@ -108,7 +123,9 @@ sponsor = Table(
 sponsored_student = Table(
     "scholarships_sponsoredstudent",
     sis_metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("sponsor_id", ForeignKey("scholarships_sponsor.id"), nullable=False, index=True),
     Column("student_id", ForeignKey("people_studentprofile.id"), nullable=False, index=True),
     Column("sponsorship_type", String(20), nullable=False),

@@ -46,8 +46,11 @@ def initialize(engine: Engine) -> InitResult:
     with engine.begin() as conn:
         inspector = inspect(conn)
         for table in schema.SIS_TABLES:
-            (result.existing_sis_tables if inspector.has_table(table.name) else
-             result.created_sis_tables).append(table.name)
+            (
+                result.existing_sis_tables
+                if inspector.has_table(table.name)
+                else result.created_sis_tables
+            ).append(table.name)
         missing = missing_sis_columns(conn)
         if missing:
             listing = "; ".join(f"{t}: {', '.join(cols)}" for t, cols in missing.items())
@@ -64,8 +67,14 @@ def load_known_sponsors(conn: Connection) -> list[str]:
     existing = set(conn.scalars(select(schema.sponsor.c.code)))
     now = datetime.now(UTC)
     rows = [
-        {"code": code, "name": name, "is_active": True, "created_at": now, "updated_at": now,
-         "is_deleted": False}
+        {
+            "code": code,
+            "name": name,
+            "is_active": True,
+            "created_at": now,
+            "updated_at": now,
+            "is_deleted": False,
+        }
         for code, name in schema.KNOWN_SPONSORS
         if code not in existing
     ]
@@ -77,8 +86,9 @@ def load_known_sponsors(conn: Connection) -> list[str]:
 def check_ready(conn: Connection) -> None:
     """Refuse to run against a database `init` has not prepared, naming what is missing."""
     inspector = inspect(conn)
-    absent = [t.name for t in (*schema.SIS_TABLES, *schema.SYNC_TABLES)
-              if not inspector.has_table(t.name)]
+    absent = [
+        t.name for t in (*schema.SIS_TABLES, *schema.SYNC_TABLES) if not inspector.has_table(t.name)
+    ]
     if absent:
         raise ConfigurationError(
             f"target tables missing ({', '.join(absent)}): run `student-sync init` first"

@@ -18,7 +18,7 @@ IN_CHUNK = 5_000  # values per IN (...) list: well under every driver's paramete
 
 def chunked(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _state_from_row(row: Any) -> StateRow:
@@ -45,7 +45,8 @@ def load_state_by_student(conn: Connection, student_ids: Iterable[int]) -> dict[
     found: dict[int, StateRow] = {}
     for part in chunked(wanted):
         stmt = select(*(t.c[f] for f in StateRow.__dataclass_fields__)).where(
-            t.c.student_id.in_(part))
+            t.c.student_id.in_(part)
+        )
         for row in conn.execute(stmt).mappings():
             found[row["student_id"]] = _state_from_row(row)
     return found
@@ -104,8 +105,9 @@ def load_sponsorships(
         stmt = (
             select(ss.c.id, ss.c.student_id, ss.c.end_date, ss.c.start_date, sp.c.code)
             .select_from(ss.join(sp, sp.c.id == ss.c.sponsor_id))
-            .where(ss.c.student_id.in_(part),
-                   (ss.c.end_date.is_(None)) | (ss.c.start_date == today))
+            .where(
+                ss.c.student_id.in_(part), (ss.c.end_date.is_(None)) | (ss.c.start_date == today)
+            )
         )
         for row in conn.execute(stmt).mappings():
             if row["end_date"] is None:
@@ -118,8 +120,9 @@ def load_sponsorships(
 def sponsor_ids(conn: Connection) -> dict[str, int]:
     """Active sponsors by code: the codes a legacy name may carry."""
     sp = schema.sponsor
-    stmt = select(sp.c.code, sp.c.id).where(and_(sp.c.is_active.is_(True),
-                                                 sp.c.is_deleted.is_(False)))
+    stmt = select(sp.c.code, sp.c.id).where(
+        and_(sp.c.is_active.is_(True), sp.c.is_deleted.is_(False))
+    )
     return {code.upper(): sid for code, sid in conn.execute(stmt)}
 
 

@@ -36,10 +36,14 @@ def parse_student_id(raw_id: object) -> int | Rejection:
     if domain.is_null(text):
         return Rejection(display_id(raw_id), "", "MISSING_ID", "student id is empty")
     if not _DIGITS.match(text):
-        return Rejection(display_id(raw_id), "", "INVALID_ID", f"student id {text[:40]!r} is not numeric")
+        return Rejection(
+            display_id(raw_id), "", "INVALID_ID", f"student id {text[:40]!r} is not numeric"
+        )
     value = int(text)
     if value < 1 or value > MAX_STUDENT_ID:
-        return Rejection(display_id(raw_id), "", "INVALID_ID", f"student id {value} is out of range")
+        return Rejection(
+            display_id(raw_id), "", "INVALID_ID", f"student id {value} is out of range"
+        )
     return value
 
 
@@ -117,8 +121,11 @@ def transform(
     codes = tuple(c for c in name.sponsor_codes if c in known)
     for code in name.sponsor_codes:
         if code not in known:
-            warnings.append(domain.DomainWarning("UNKNOWN_SPONSOR_CODE", "name",
-                                                 f"sponsor code <{code}> is not a known sponsor"))
+            warnings.append(
+                domain.DomainWarning(
+                    "UNKNOWN_SPONSOR_CODE", "name", f"sponsor code <{code}> is not a known sponsor"
+                )
+            )
     gender, is_monk = take(domain.parse_gender(row.get("gender")))
     citizenship = take(domain.nationality_to_citizenship(row.get("nationality")))
     person = {
