@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -95,6 +96,19 @@ def describe_url(url: str) -> str:
     if parsed.drivername.startswith("sqlite"):
         return f"SQLite file {parsed.database or ':memory:'}"
     return f"database {parsed.database!r} on {parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+def reflect_table(conn: Connection, name: str) -> Table:
+    """Reflect a table as it is; our own expression index on it is not worth a warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
+        return Table(name, MetaData(), autoload_with=conn)
+
+
+def index_names(conn: Connection, table_name: str) -> set[str]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
+        return {ix["name"] for ix in inspect(conn).get_indexes(table_name)}
 
 
 def _sqlite_md5(value: str | None) -> str | None:

@@ -18,7 +18,8 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
-    MetaData,
+    Engine,
+    Index,
     Select,
     Table,
     Text,
@@ -34,12 +35,14 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.exc import DBAPIError
 
 from student_sync import domain
 from student_sync.engine import schema
-from student_sync.engine.db import ConfigurationError
-from student_sync.engine.options import DateWindow, IdRange, SyncOptions
+from student_sync.engine.db import ConfigurationError, index_names, reflect_table
+from student_sync.engine.options import MAX_STUDENT_ID, DateWindow, IdRange, SyncOptions
 
+KEYSET_INDEX_NAME = "ix_legacy_students_sync_key"
 _SQL_NULL_MARKERS = ("", "NULL", "NA", "N/A", "NONE")
 _NULL_SENTINEL = "\u2400"  # stands for SQL NULL inside the digest input
 
@@ -58,7 +61,7 @@ class LegacySource:
                 f"legacy table {table_name!r} not found: load it (student-sync load-legacy-csv "
                 "or demo-data) or point --legacy-url at the database that holds it"
             )
-        table = Table(table_name, MetaData(), autoload_with=conn)
+        table = reflect_table(conn, table_name)
         missing = [c for c in schema.LEGACY_REQUIRED_COLUMNS if c not in table.c]
         if missing:
             raise ConfigurationError(
@@ -92,6 +95,13 @@ class LegacySource:
             self._c(self.text_of("id")),
             self._c(func.coalesce(self.text_of("ipk"), "")),
         )
+
+    def keyset_index(self) -> Index:
+        """An expression index on the keyset order: each page becomes an index range scan.
+
+        Without it every page re-sorts the table; with it a page costs only its own rows.
+        """
+        return Index(KEYSET_INDEX_NAME, *self.order_columns)
 
     def digits_only(self, expr: ColumnElement) -> ColumnElement:
         if self.dialect == "postgresql":
@@ -181,6 +191,21 @@ class LegacySource:
         return stmt.order_by(*order).limit(page_size)
 
 
+def ensure_keyset_index(engine: Engine, source: LegacySource) -> bool:
+    """Create the keyset index on the legacy table if it is missing; False if not allowed.
+
+    The legacy table is a staging copy; an index on it changes no data. A read-only legacy
+    database simply keeps the slower, still correct, path.
+    """
+    try:
+        with engine.begin() as conn:
+            if KEYSET_INDEX_NAME not in index_names(conn, source.table.name):
+                source.keyset_index().create(conn)
+    except DBAPIError:
+        return False
+    return True
+
+
 def _as_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -255,11 +280,38 @@ def present_keys(conn: Connection, source: LegacySource, ranges: tuple[IdRange, 
     return {k for (k,) in conn.execute(stmt)}
 
 
+def _student_id_bound(conn: Connection, source: LegacySource, *, largest: bool) -> int | None:
+    key = source.key_expr
+    length = func.length(key)
+    top = str(MAX_STUDENT_ID)
+    stmt = select(key).where(
+        source.digits_only(func.trim(source.text_of("id"))),
+        key != "",
+        # Ids a profile cannot hold (over 32 bits) are rejected rows, not range bounds.
+        or_(length < len(top), and_(length == len(top), source._c(key) <= top)),
+    )
+    order = (length.desc(), source._c(key).desc()) if largest else (length, source._c(key))
+    value = conn.execute(stmt.order_by(*order).limit(1)).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+def max_student_id(conn: Connection, source: LegacySource) -> int | None:
+    """The largest usable numeric id, found by (length, text) order: no id is ever cast."""
+    return _student_id_bound(conn, source, largest=True)
+
+
+def min_student_id(conn: Connection, source: LegacySource) -> int | None:
+    """The smallest usable numeric id (where the first ID range starts)."""
+    return _student_id_bound(conn, source, largest=False)
+
+
 __all__ = [
     "LegacySource",
     "count_slice",
     "duplicate_keys",
     "iter_legacy_pages",
+    "max_student_id",
+    "min_student_id",
     "present_keys",
     "row_in_window",
 ]

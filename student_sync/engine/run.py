@@ -401,6 +401,9 @@ def _plan(
     """Planned batches in student-id order; counters are filled as batches are yielded."""
     with legacy.connect() as legacy_conn:
         source = extract.LegacySource.reflect(legacy_conn)
+    if not options.dry_run:
+        extract.ensure_keyset_index(legacy, source)
+    with legacy.connect() as legacy_conn:
         counters.total_legacy_records = extract.count_slice(legacy_conn, source, options)
         duplicates = extract.duplicate_keys(legacy_conn, source)
         vanished = _find_vanished(sis, legacy_conn, source, options) if options.is_full_scan else []

@@ -5,12 +5,30 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from student_sync import domain
 from student_sync.engine.model import ContactValues, Rejection, StudentRecord
 from student_sync.engine.options import MAX_STUDENT_ID
+
+# Low-cardinality columns (places, nationalities, dates, codes) repeat across thousands of
+# rows: the domain rules are pure, so their results are memoized, bounded per process.
+_MEMO = 1 << 16
+_gender = lru_cache(_MEMO)(domain.parse_gender)
+_citizenship = lru_cache(_MEMO)(domain.nationality_to_citizenship)
+_province = lru_cache(_MEMO)(domain.birth_province)
+_date = lru_cache(_MEMO)(domain.parse_date)
+_relationship = lru_cache(_MEMO)(domain.relationship_choice)
+_transfer = lru_cache(_MEMO)(domain.transfer_flag)
+_khmer = lru_cache(_MEMO)(domain.khmer_name)
+
+
+@lru_cache(_MEMO)
+def _status(raw: object, is_frozen: bool) -> domain.Parsed:
+    return domain.status_choice(raw, is_frozen=is_frozen)
+
 
 _DIGITS = re.compile(r"^[0-9]+$")
 _TRUE_FLAGS = {"1", "true", "t", "yes", "y"}
@@ -75,7 +93,7 @@ def fingerprint(values: Mapping[str, Any], mapping_version: str) -> str:
 def _contact(row: Mapping[str, Any], warnings: list) -> ContactValues | None:
     name = domain.clean_text(row.get("emg_contact_person"))
     phones = domain.split_phones(row.get("contact_person_phone"))
-    relationship = domain.relationship_choice(row.get("relationship"))
+    relationship = _relationship(row.get("relationship"))
     address = domain.clean_text(row.get("contact_person_address"))
     primary, secondary = phones.value
     if name is None:
@@ -126,27 +144,27 @@ def transform(
                     "UNKNOWN_SPONSOR_CODE", "name", f"sponsor code <{code}> is not a known sponsor"
                 )
             )
-    gender, is_monk = take(domain.parse_gender(row.get("gender")))
-    citizenship = take(domain.nationality_to_citizenship(row.get("nationality")))
+    gender, is_monk = take(_gender(row.get("gender")))
+    citizenship = take(_citizenship(row.get("nationality")))
     person = {
         "family_name": name.family_name[:255],
         "personal_name": name.personal_name[:255],
         "full_name": name.full_name[:255],
-        "khmer_name": (take(domain.khmer_name(row.get("kname"), row.get("kname2"))) or "")[:255],
+        "khmer_name": (take(_khmer(row.get("kname"), row.get("kname2"))) or "")[:255],
         "preferred_gender": gender,
         "school_email": take(domain.normalize_email(row.get("school_email"), "school_email")),
         "personal_email": take(domain.normalize_email(row.get("email"), "email")),
-        "date_of_birth": take(domain.parse_date(row.get("birth_date"), "birth_date")),
-        "birth_province": take(domain.birth_province(row.get("birth_place"), citizenship)),
+        "date_of_birth": take(_date(row.get("birth_date"), "birth_date")),
+        "birth_province": take(_province(row.get("birth_place"), citizenship)),
         "citizenship": citizenship,
     }
     profile = {
         "student_id": student_id,
         "legacy_ipk": ipk,
         "is_monk": is_monk,
-        "is_transfer_student": domain.transfer_flag(row.get("transfer")),
-        "current_status": take(domain.status_choice(row.get("status"), is_frozen=name.is_frozen)),
-        "last_enrollment_date": take(domain.parse_date(row.get("lastenroll"), "lastenroll")),
+        "is_transfer_student": _transfer(row.get("transfer")),
+        "current_status": take(_status(row.get("status"), name.is_frozen)),
+        "last_enrollment_date": take(_date(row.get("lastenroll"), "lastenroll")),
     }
     contact = _contact(row, warnings)
     deleted = is_deleted_flag(row.get("deleted"))
