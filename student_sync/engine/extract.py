@@ -47,6 +47,14 @@ _SQL_NULL_MARKERS = ("", "NULL", "NA", "N/A", "NONE")
 _NULL_SENTINEL = "\u2400"  # stands for SQL NULL inside the digest input
 
 
+@dataclass(frozen=True)
+class SkipUnchanged:
+    """Leave rows the sync state already matches inside the database (counted, not moved)."""
+
+    mapping_version: str
+    exclude_keys: frozenset[str] = frozenset()
+
+
 @dataclass
 class LegacySource:
     """The reflected legacy table and the expressions every query is built from."""
@@ -176,7 +184,39 @@ class LegacySource:
     def where(self, options: SyncOptions) -> ColumnElement:
         return and_(self.in_ranges(options.id_ranges), self.in_window(options.window))
 
-    def page_query(self, options: SyncOptions, after: tuple | None, page_size: int) -> Select:
+    def unchanged_clause(self, skip: SkipUnchanged) -> ColumnElement:
+        """Rows whose raw digest and mapping version match the stored sync state.
+
+        Only usable when the sync state lives in the legacy table's database.
+        """
+        state = schema.sync_state
+        clause = and_(
+            state.c.person_id.is_not(None),
+            state.c.mapping_version == skip.mapping_version,
+            state.c.raw_digest == self.digest_expr(),
+        )
+        if skip.exclude_keys:
+            clause = and_(clause, self.key_expr.not_in(sorted(skip.exclude_keys)))
+        return clause
+
+    def _joined(self, skip: SkipUnchanged) -> Any:
+        state = schema.sync_state
+        return self.table.outerjoin(state, state.c.legacy_key == self.key_expr)
+
+    def count_unchanged(self, options: SyncOptions, skip: SkipUnchanged) -> Select:
+        return (
+            select(func.count())
+            .select_from(self._joined(skip))
+            .where(self.where(options), self.unchanged_clause(skip))
+        )
+
+    def page_query(
+        self,
+        options: SyncOptions,
+        after: tuple | None,
+        page_size: int,
+        skip: SkipUnchanged | None = None,
+    ) -> Select:
         columns = [self.text_of(c).label(c) for c in schema.LEGACY_COLUMNS]
         order = self.order_columns
         stmt = select(
@@ -186,6 +226,8 @@ class LegacySource:
             self.effective_date().label("_effective"),
             *(o.label(f"_k{i}") for i, o in enumerate(order)),
         ).where(self.where(options))
+        if skip is not None:
+            stmt = stmt.select_from(self._joined(skip)).where(~self.unchanged_clause(skip))
         if after is not None:
             stmt = stmt.where(tuple_(*order) > tuple_(*after))
         return stmt.order_by(*order).limit(page_size)
@@ -229,7 +271,10 @@ def row_in_window(effective: Any, window: DateWindow) -> bool:
 
 
 def iter_legacy_pages(
-    conn: Connection, source: LegacySource, options: SyncOptions
+    conn: Connection,
+    source: LegacySource,
+    options: SyncOptions,
+    skip: SkipUnchanged | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of legacy rows in student-id order; ``--limit`` counts rows after every filter."""
     page_size = max(options.page_size, options.batch_size)
@@ -237,7 +282,8 @@ def iter_legacy_pages(
     after: tuple | None = None
     n_order = len(source.order_columns)
     while True:
-        rows = conn.execute(source.page_query(options, after, page_size)).mappings().all()
+        query = source.page_query(options, after, page_size, skip)
+        rows = conn.execute(query).mappings().all()
         if not rows:
             return
         after = tuple(rows[-1][f"_k{i}"] for i in range(n_order))

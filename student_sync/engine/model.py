@@ -154,6 +154,13 @@ class Counters:
             self.persons["deleted"] += 1
             self.students["deleted"] += 1
 
+    def add_unchanged(self, n: int) -> None:
+        """Rows skipped inside the database (same raw digest, same mapping version)."""
+        self.records_processed += n
+        self.classes["unchanged"] += n
+        self.persons["skipped"] += n
+        self.students["skipped"] += n
+
     @property
     def rejected(self) -> int:
         return self.classes["reject"]

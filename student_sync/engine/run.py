@@ -414,8 +414,13 @@ def _plan(
         today=today,
         duplicate_keys=duplicates,
     )
+    skip = _skip_in_database(sis, legacy, options, version, duplicates)
+    if skip is not None:
+        with legacy.connect() as legacy_conn:
+            unchanged = legacy_conn.execute(source.count_unchanged(options, skip)).scalar_one()
+        counters.add_unchanged(int(unchanged))
     with legacy.connect() as legacy_conn:
-        pages = extract.iter_legacy_pages(legacy_conn, source, options)
+        pages = extract.iter_legacy_pages(legacy_conn, source, options, skip)
         for page in pages:
             with sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
                 planned = list(planner.plan_page(conn, page))
@@ -427,6 +432,25 @@ def _plan(
     for batch in planner.vanished_batches(vanished):
         counters.add_plan(batch)
         yield batch
+
+
+def _skip_in_database(
+    sis: Engine, legacy: Engine, options: SyncOptions, version: str, duplicates: set[str]
+) -> extract.SkipUnchanged | None:
+    """Unchanged rows can stay in the database when state and legacy rows share it.
+
+    Only for plain full scans: --limit, a date window, --force-update and create-only all
+    need to see every selected row.
+    """
+    if (
+        sis is not legacy
+        or not options.is_full_scan
+        or options.force_update
+        or options.mode == "create-only"
+        or len(duplicates) > 1000
+    ):
+        return None
+    return extract.SkipUnchanged(mapping_version=version, exclude_keys=frozenset(duplicates))
 
 
 def _report_progress(progress: ProgressFn | None, counters: Counters, batch: PlanBatch) -> None:
