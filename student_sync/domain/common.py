@@ -1,0 +1,111 @@
+"""Shared value types and null handling for the legacy-data rules.
+
+Every rule is a pure function: strings in, values out. Data-quality problems are
+returned as :class:`DomainWarning` values (the engine counts them per rule in the
+report) and never raised; only a row that cannot become a person at all raises
+:class:`DomainRejection`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+_NULL_MARKERS = frozenset({"null", "na", "n/a", ""})
+_ZERO_DATE = re.compile(r"^0000-00-00(?:[ t]00:00(?::00(?:[.:]0+)?)?)?$")
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class DomainWarning:
+    """A data-quality note on one legacy column; the row is still migrated."""
+
+    code: str
+    field: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[T]):
+    """A rule's result plus the warnings it produced (empty when the value was clean)."""
+
+    value: T
+    warnings: tuple[DomainWarning, ...] = ()
+
+
+class DomainRejection(Exception):
+    """The row cannot be migrated (e.g. no usable name); carries an UPPER_SNAKE reason."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def _as_text(value: object) -> str | None:
+    """Text form of a raw cell; bytes are decoded leniently so no input can raise."""
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    try:
+        return str(value)
+    except Exception:  # a hostile __str__ must not abort a run
+        return None
+
+
+def is_null(value: object) -> bool:
+    """True for SQL NULL and the legacy null markers (NULL, NA, blank, 0000-00-00), any case."""
+    text = _as_text(value)
+    if text is None:
+        return True
+    if isinstance(value, float) and value != value:  # pandas NaN
+        return True
+    stripped = text.strip().lower()
+    return stripped in _NULL_MARKERS or bool(_ZERO_DATE.match(stripped))
+
+
+def clean_text(value: object) -> str | None:
+    """Trimmed text with inner whitespace runs collapsed; None for null markers.
+
+    Non-breaking and other Unicode spaces count as whitespace, and zero-width
+    characters and control characters are dropped, because exports carry them
+    invisibly and they would otherwise defeat every later comparison.
+    """
+    if is_null(value):
+        return None
+    text = _as_text(value) or ""
+    if not (text.isascii() and text.isprintable()):
+        text = "".join(
+            ch
+            for ch in text
+            if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf")
+        )
+    return " ".join(text.split()) or None
+
+
+def warn(code: str, field: str, detail: str, raw: object = None) -> DomainWarning:
+    """Build a warning whose detail quotes (a short prefix of) the raw value."""
+    if raw is not None:
+        shown = (_as_text(raw) or "")[:60]
+        detail = f"{detail}: {shown!r}"
+    return DomainWarning(code, field, detail)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, punctuation-as-space key for table lookups.
+
+    Only Latin combining accents are dropped (so Khmer signs, which are marks too,
+    survive); apostrophes vanish so "Kampong Chh'nang" and "Kampong Chhnang" meet.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    out: list[str] = []
+    for ch in decomposed:
+        if "\u0300" <= ch <= "\u036f" or ch in "'\u2019\u2018\u02bc`":
+            continue
+        out.append(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " ")
+    return _WS.sub(" ", "".join(out)).strip()
