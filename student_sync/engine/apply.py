@@ -49,11 +49,33 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
     conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} | {"b_id": r["id"]} for r in rows])
 
 
-def _insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_returning_ids(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], key: str
+) -> list[int]:
+    """Multi-row INSERT ... RETURNING id, matched back to the rows by a unique ``key`` column.
+
+    On PostgreSQL the statement goes to psycopg's pipelined ``executemany(returning=True)``:
+    one prepared statement for the whole batch, several times faster than multi-VALUES text.
+    """
     if not rows:
         return []
-    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [r[0] for r in result]
+    stmt = insert(table).returning(table.c.id, table.c[key])
+    if conn.dialect.name == "postgresql":
+        sql = str(stmt.compile(dialect=conn.dialect, column_keys=list(rows[0])))
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(sql, rows, returning=True)
+            returned: list[tuple[int, Any]] = []
+            while True:
+                returned.extend(cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        finally:
+            cursor.close()
+    else:
+        returned = [tuple(r) for r in conn.execute(stmt, rows)]
+    ids = {k: i for i, k in returned}
+    return [ids[r[key]] for r in rows]
 
 
 def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, Any]:
@@ -125,6 +147,7 @@ def apply_batch(
             for p in creates
             if p.record
         ],
+        key="unique_id",
     )
     profile_ids = _insert_returning_ids(
         conn,
@@ -141,6 +164,7 @@ def apply_batch(
             for p, pid in zip(creates, person_ids, strict=True)
             if p.record
         ],
+        key="person_id",
     )
     with_contact = [
         (p, pid) for p, pid in zip(creates, person_ids, strict=True) if p.contact_action == "create"
@@ -155,6 +179,7 @@ def apply_batch(
                     {**_contact_row(p, pid, now), "created_at": now, "is_deleted": False}
                     for p, pid in with_contact
                 ],
+                key="person_id",
             ),
             strict=True,
         )
@@ -233,6 +258,7 @@ def apply_batch(
                     for p in contact_creates
                     if p.state
                 ],
+                key="person_id",
             ),
             strict=True,
         )
