@@ -151,3 +151,55 @@ def contacts_of(url: str, student_id: int) -> list[dict[str, Any]]:
     person = person_of(url, student_id)
     assert person is not None
     return rows(url, schema.emergency_contact, schema.emergency_contact.c.person_id == person["id"])
+
+
+_VOLATILE = {
+    "id",
+    "unique_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "person_id",
+    "student_id",
+    "sponsor_id",
+}
+
+
+def content(url: str) -> dict[int, dict[str, Any]]:
+    """The SIS state keyed by student number, free of generated ids and timestamps."""
+    p, sp = schema.person, schema.student_profile
+    c, ss, spon = schema.emergency_contact, schema.sponsored_student, schema.sponsor
+    engine = create_engine(normalize_url(url))
+    out: dict[int, dict[str, Any]] = {}
+
+    def clean(row: Any) -> dict[str, Any]:
+        return {k: v for k, v in dict(row).items() if k not in _VOLATILE}
+
+    with engine.connect() as conn:
+        for prof in conn.execute(select(sp)).mappings():
+            person = conn.execute(select(p).where(p.c.id == prof["person_id"])).mappings().one()
+            contacts = sorted(
+                (
+                    tuple(sorted(clean(r).items()))
+                    for r in conn.execute(
+                        select(c).where(c.c.person_id == prof["person_id"])
+                    ).mappings()
+                ),
+                key=repr,
+            )
+            sponsorships = sorted(
+                (r["code"], str(r["start_date"]), str(r["end_date"]))
+                for r in conn.execute(
+                    select(spon.c.code, ss.c.start_date, ss.c.end_date)
+                    .select_from(ss.join(spon, spon.c.id == ss.c.sponsor_id))
+                    .where(ss.c.student_id == prof["id"])
+                ).mappings()
+            )
+            out[prof["student_id"]] = {
+                "person": clean(person),
+                "profile": clean(prof),
+                "contacts": contacts,
+                "sponsorships": sponsorships,
+            }
+    engine.dispose()
+    return out
