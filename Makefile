@@ -28,8 +28,37 @@ test: install
 	$(BIN)/ruff check student_sync student_sync_tests benchmarks
 	$(BIN)/python -m pytest -q
 
+## Dagster UI on http://127.0.0.1:3000. With STUDENT_SYNC_DATABASE_URL unset it runs on the
+## demo SQLite file (demo/student_sync.sqlite: init, plus 2,000 demo students the first time);
+## with it set, nothing is seeded. DAGSTER_YAML=other.yaml picks another instance config.
+DAGSTER_YAML ?= dagster.yaml
+ui: install
+	@mkdir -p $(DAGSTER_HOME) demo
+	cp $(DAGSTER_YAML) $(DAGSTER_HOME)/dagster.yaml
+	@if [ -z "$$STUDENT_SYNC_DATABASE_URL" ]; then \
+	  seeded=1; [ -f demo/student_sync.sqlite ] || seeded=0; \
+	  (cd demo && ../$(BIN)/student-sync init) || exit 1; \
+	  [ $$seeded = 1 ] || (cd demo && ../$(BIN)/student-sync demo-data --students 2000 --seed 7) \
+	    || exit 1; \
+	fi
+	STUDENT_SYNC_DATABASE_URL="$${STUDENT_SYNC_DATABASE_URL:-sqlite:///$(CURDIR)/demo/student_sync.sqlite}" \
+	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
 lint: install
 	$(BIN)/ruff check student_sync student_sync_tests benchmarks
+
+## Benchmarks against the local PostgreSQL (benchmarks/README.md): the engine beside raw COPY,
+## a row-by-row baseline and dlt merge; results in benchmarks/results.md and results.json.
+BENCH_INSTALL := $(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements-bench.lock
+
+bench: install
+	$(BENCH_INSTALL)
+	$(BIN)/python -m benchmarks.run --sizes 50000 1000000 --dlt on
+
+## A 10,000-student run of the same harness (results-quick.md / .json).
+bench-quick: install
+	$(BENCH_INSTALL)
+	$(BIN)/python -m benchmarks.run --sizes 10000 --dlt on --name results-quick
 
 clean:
 	rm -rf $(VENV) demo .dagster_home

@@ -1,0 +1,103 @@
+"""Checks on what the apply did, with the guide's thresholds.
+
+Success rate: > 95% passes, 90-95% fails with WARN, < 90% fails with ERROR; the check is
+blocking, so an ERROR stops ``sync_report`` in the same run. Efficiency never blocks: its
+level is metadata, and it warns only when a low level is not explained by the run itself.
+"""
+
+
+import dagster as dg
+
+from student_sync.dagster_support import applied_summary_for_check
+from student_sync.engine.model import Counters, efficiency_level, success_level
+from student_sync.engine.options import SyncOptions
+from student_sync.resources import SyncSettings
+
+PROFILES = dg.AssetKey("student_profiles")
+
+
+def success_outcome(rate: float) -> tuple[bool, dg.AssetCheckSeverity]:
+    """(passed, severity if not) for a success rate in percent."""
+    level = success_level(rate)
+    if level == "normal":
+        return True, dg.AssetCheckSeverity.WARN
+    if level == "warning":
+        return False, dg.AssetCheckSeverity.WARN
+    return False, dg.AssetCheckSeverity.ERROR
+
+
+def efficiency_explained(counters: Counters, options: SyncOptions) -> str | None:
+    """Why a low efficiency is expected for this run, or None when it is a real signal."""
+    if not options.window.is_open:
+        return "a date-window slice selects edited rows, so few are unchanged"
+    if options.force_update:
+        return "force_update rewrites every selected row"
+    if counters.classes["create"] > counters.records_processed / 2:
+        return "most rows were new (an initial load)"
+    return None
+
+
+def _common(summary_counters: Counters, change_set_id: str) -> dict[str, dg.MetadataValue]:
+    c = summary_counters
+    return {
+        "records_processed": dg.MetadataValue.int(c.records_processed),
+        "rejected": dg.MetadataValue.int(c.rejected),
+        "rejection_breakdown": dg.MetadataValue.json(dict(c.rejections.most_common())),
+        "change_set_id": dg.MetadataValue.text(change_set_id),
+    }
+
+
+@dg.asset_check(
+    asset=PROFILES,
+    name="success_rate",
+    blocking=True,
+    description="Rows not rejected, of rows processed: > 95% pass, 90-95% WARN, < 90% ERROR "
+    "(blocks sync_report).",
+)
+def success_rate_check(context: dg.AssetCheckExecutionContext,
+                       settings: SyncSettings) -> dg.AssetCheckResult:
+    summary, change_set_id = applied_summary_for_check(context, PROFILES,
+                                                       settings.change_set_root())
+    c = summary.counters
+    passed, severity = success_outcome(c.success_rate)
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=severity,
+        description=f"success rate {c.success_rate:.1f}% ({success_level(c.success_rate)})",
+        metadata={
+            "success_rate": dg.MetadataValue.float(round(c.success_rate, 2)),
+            "success_level": dg.MetadataValue.text(success_level(c.success_rate)),
+            **_common(c, change_set_id),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=PROFILES,
+    name="efficiency",
+    description="Rows that needed no write, of rows processed: > 70% optimal, 30-70% "
+    "acceptable, < 30% inefficient (WARN only when the run does not explain it).",
+)
+def efficiency_check(context: dg.AssetCheckExecutionContext,
+                     settings: SyncSettings) -> dg.AssetCheckResult:
+    summary, change_set_id = applied_summary_for_check(context, PROFILES,
+                                                       settings.change_set_root())
+    c = summary.counters
+    level = efficiency_level(c.efficiency)
+    reason = efficiency_explained(c, summary.options) if level == "inefficient" else None
+    passed = level != "inefficient" or reason is not None or c.records_processed == 0
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"efficiency {c.efficiency:.1f}% ({level})"
+        + (f": expected, {reason}" if reason else ""),
+        metadata={
+            "efficiency": dg.MetadataValue.float(round(c.efficiency, 2)),
+            "efficiency_level": dg.MetadataValue.text(level),
+            "unchanged": dg.MetadataValue.int(c.classes["unchanged"]),
+            **_common(c, change_set_id),
+        },
+    )
+
+
+CHECKS = [success_rate_check, efficiency_check]

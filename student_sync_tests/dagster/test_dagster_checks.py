@@ -1,0 +1,72 @@
+"""The success-rate and efficiency checks at each level; an ERROR blocks sync_report."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from student_sync.checks import success_outcome
+from student_sync.partitions import cell_key
+from student_sync_tests.dagster.support import Harness, materialized_partitions, stamp
+from student_sync_tests.helpers import init_db, legacy_row, write_legacy
+
+
+def slice_with(h: Harness, total: int, rejected: int) -> str:
+    """Yesterday's cell of 0-999 with ``total`` rows, the first ``rejected`` with blank names."""
+    rows = [legacy_row(n, modified_date=stamp(h.days.last),
+                       **({"name": "  "} if n <= rejected else {}))
+            for n in range(1, total + 1)]
+    init_db(h.url)
+    write_legacy(h.url, rows)
+    h.register("0-999")
+    return cell_key("0-999", h.days.last.isoformat())
+
+
+def evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("total", "rejected", "passed", "severity", "level", "report"),
+    [
+        (40, 1, True, None, "normal", True),  # 97.5%
+        (20, 1, False, dg.AssetCheckSeverity.WARN, "warning", True),  # 95.0%: not above 95
+        (10, 2, False, dg.AssetCheckSeverity.ERROR, "critical", False),  # 80%: blocks report
+    ],
+)
+def test_success_rate_levels(harness: Harness, total: int, rejected: int, passed: bool,
+                             severity: dg.AssetCheckSeverity | None, level: str,
+                             report: bool) -> None:
+    key = slice_with(harness, total, rejected)
+    result = harness.materialize(key=key)
+    check = evaluations(result)["success_rate"]
+    assert check.passed is passed
+    if severity is not None:
+        assert check.severity == severity
+    assert check.metadata["success_level"].value == level
+    assert check.metadata["rejection_breakdown"].value == {"MISSING_NAME": rejected}
+    # The tables were written either way; only the report waits on a passing (or WARN) check.
+    assert materialized_partitions(result, "student_profiles") == {str(key)}
+    assert (materialized_partitions(result, "sync_report") == {str(key)}) is report
+    assert result.success is report
+    efficiency = evaluations(result)["efficiency"]
+    assert efficiency.passed  # a one-day window explains a low efficiency
+    assert efficiency.metadata["efficiency_level"].value == "inefficient"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_efficiency_is_optimal_on_a_rerun(harness: Harness) -> None:
+    key = slice_with(harness, 40, 0)
+    harness.materialize(key=key)
+    again = evaluations(harness.materialize(key=key))["efficiency"]
+    assert again.passed
+    assert again.metadata["efficiency_level"].value == "optimal"
+    assert again.metadata["efficiency"].value == 100.0
+
+
+def test_thresholds() -> None:
+    assert success_outcome(95.01) == (True, dg.AssetCheckSeverity.WARN)
+    assert success_outcome(95.0) == (False, dg.AssetCheckSeverity.WARN)
+    assert success_outcome(90.0) == (False, dg.AssetCheckSeverity.WARN)
+    assert success_outcome(89.99) == (False, dg.AssetCheckSeverity.ERROR)
