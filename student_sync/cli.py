@@ -7,6 +7,7 @@ unreachable; 2 usage or configuration error; 3 another run holds the lock.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -169,6 +170,23 @@ class _Progress:
             print(file=sys.stderr)
 
 
+def _connect_or_fail(url: str) -> Any:
+    """An engine whose database answers; else DatabaseUnavailable naming host and database."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot connect to {describe_url(url)}: {mask_text(reason, url_password(url))}"
+        ) from None
+    return engine
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from student_sync.engine.report import console_block
     from student_sync.engine.run import run_sync
@@ -196,7 +214,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from student_sync.engine.setup import initialize
 
     urls = resolve_urls(args.database_url)
-    engine = make_engine(urls.sis)
+    engine = _connect_or_fail(urls.sis)
     try:
         result = initialize(engine)
     finally:
@@ -221,7 +239,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from student_sync.engine import demo
 
     urls = resolve_urls(args.database_url, args.legacy_url)
-    engine = make_engine(urls.legacy)
+    engine = _connect_or_fail(urls.legacy)
     try:
         if args.apply_edits:
             edits = demo.apply_day_of_edits(
@@ -257,7 +275,7 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
     from student_sync.engine.legacy_load import LegacyLoadError, load_legacy_csv
 
     urls = resolve_urls(args.database_url, args.legacy_url)
-    engine = make_engine(urls.legacy)
+    engine = _connect_or_fail(urls.legacy)
     try:
         result = load_legacy_csv(engine, args.file, merge=args.merge)
     except LegacyLoadError as exc:
@@ -287,6 +305,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from student_sync.engine.run import SyncFailed
 
     args = build_parser().parse_args(argv)
+    # SQLAlchemy and psycopg log tracebacks when a connection that died with the server is
+    # returned to the pool or leaves a pipeline; the command already says what went wrong in
+    # one sentence.
+    for name in ("sqlalchemy", "psycopg"):
+        driver_logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in driver_logger.handlers):
+            driver_logger.addHandler(logging.NullHandler())
     secrets = [
         url_password(u)
         for u in (getattr(args, "database_url", None), getattr(args, "legacy_url", None))

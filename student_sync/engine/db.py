@@ -52,7 +52,7 @@ def normalize_url(url: str) -> str:
     url = url.strip()
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a non-numeric port
         raise ConfigurationError(f"invalid database URL {mask_url(url)!r}: {exc}") from None
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -63,7 +63,9 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@")
+# The password may hold spaces (SQLAlchemy renders them unescaped), so only '@' and line ends
+# stop it: over-masking a line is harmless, a half-masked password is a leak.
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\r\n]*)@")
 
 
 def mask_url(url: str) -> str:
@@ -83,7 +85,7 @@ def mask_text(text: str, *secrets: str | None) -> str:
 def url_password(url: str) -> str | None:
     try:
         return make_url(url).password
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
 
 
@@ -91,7 +93,7 @@ def describe_url(url: str) -> str:
     """Host and database without credentials, for one-sentence error messages."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return mask_url(url)
     if parsed.drivername.startswith("sqlite"):
         return f"SQLite file {parsed.database or ':memory:'}"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
+from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import (
@@ -42,7 +43,7 @@ from student_sync.engine import schema
 from student_sync.engine.db import ConfigurationError, index_names, reflect_table
 from student_sync.engine.options import MAX_STUDENT_ID, DateWindow, IdRange, SyncOptions
 
-KEYSET_INDEX_NAME = "ix_legacy_students_sync_key"
+KEYSET_INDEX_NAME = "ix_legacy_students_sync_key2"  # v2: NULL-safe order expressions
 _SQL_NULL_MARKERS = ("", "NULL", "NA", "N/A", "NONE")
 _NULL_SENTINEL = "\u2400"  # stands for SQL NULL inside the digest input
 
@@ -96,11 +97,13 @@ class LegacySource:
 
     @property
     def order_columns(self) -> tuple[ColumnElement, ...]:
-        key = self.key_expr
+        # Never NULL: a row comparison with NULL is NULL, so a page ending on a NULL id would
+        # end the keyset walk and silently drop every later row.
+        key = func.coalesce(self.key_expr, "")
         return (
             func.length(key),
             self._c(key),
-            self._c(self.text_of("id")),
+            self._c(func.coalesce(self.text_of("id"), "")),
             self._c(func.coalesce(self.text_of("ipk"), "")),
         )
 
@@ -193,6 +196,9 @@ class LegacySource:
         clause = and_(
             state.c.person_id.is_not(None),
             state.c.mapping_version == skip.mapping_version,
+            # Never NULL: NOT (NULL) would drop the row from the pages *and* from this count
+            # (a student soft-deleted as vanished has no digest and must come back).
+            state.c.raw_digest.is_not(None),
             state.c.raw_digest == self.digest_expr(),
         )
         if skip.exclude_keys:
@@ -216,7 +222,10 @@ class LegacySource:
         after: tuple | None,
         page_size: int,
         skip: SkipUnchanged | None = None,
+        offset: int = 0,
     ) -> Select:
+        """One keyset page: rows at or after ``after`` in the order, ``offset`` of the rows
+        equal to it already read."""
         columns = [self.text_of(c).label(c) for c in schema.LEGACY_COLUMNS]
         order = self.order_columns
         stmt = select(
@@ -229,8 +238,12 @@ class LegacySource:
         if skip is not None:
             stmt = stmt.select_from(self._joined(skip)).where(~self.unchanged_clause(skip))
         if after is not None:
-            stmt = stmt.where(tuple_(*order) > tuple_(*after))
-        return stmt.order_by(*order).limit(page_size)
+            # offset 0: strictly after (the last row read may since have been applied and
+            # dropped by ``skip``, so an OFFSET would pass over an unread row instead).
+            past = tuple_(*order) >= tuple_(*after) if offset else tuple_(*order) > tuple_(*after)
+            stmt = stmt.where(past)
+        stmt = stmt.order_by(*order).limit(page_size)
+        return stmt.offset(offset) if offset else stmt
 
 
 def ensure_keyset_index(engine: Engine, source: LegacySource) -> bool:
@@ -280,13 +293,24 @@ def iter_legacy_pages(
     page_size = max(options.page_size, options.batch_size)
     remaining = options.limit
     after: tuple | None = None
+    seen_at_after = 0  # rows equal to ``after`` already read: exact duplicates tie in the order
     n_order = len(source.order_columns)
     while True:
-        query = source.page_query(options, after, page_size, skip)
+        query = source.page_query(options, after, page_size, skip, offset=seen_at_after)
         rows = conn.execute(query).mappings().all()
         if not rows:
             return
-        after = tuple(rows[-1][f"_k{i}"] for i in range(n_order))
+        last = tuple(rows[-1][f"_k{i}"] for i in range(n_order))
+        if last == after:
+            seen_at_after += len(rows)
+        else:
+            after = last
+            seen_at_after = _count_tail_equal(rows, last, n_order)
+            if skip is not None and _skippable(rows[-1]["_key"], skip):
+                # Applying this page may make that row "unchanged" and drop it from the next
+                # query; it has no twin (a twin's key is a duplicate, never skipped), so resume
+                # strictly after it.
+                seen_at_after = 0
         page = [dict(r) for r in rows if row_in_window(r["_effective"], options.window)]
         if remaining is not None:
             page = page[:remaining]
@@ -295,6 +319,17 @@ def iter_legacy_pages(
             yield page
         if len(rows) < page_size or remaining == 0:
             return
+
+
+def _skippable(key: str | None, skip: SkipUnchanged) -> bool:
+    """Could ``skip`` drop a row with this key once its batch is applied?"""
+    return bool(key) and key.isascii() and key.isdigit() and key not in skip.exclude_keys
+
+
+def _count_tail_equal(rows: list[Any], last: tuple, n_order: int) -> int:
+    """How many rows at the end of a page share the last row's place in the order."""
+    key = [f"_k{i}" for i in range(n_order)]
+    return sum(1 for _ in takewhile(lambda r: tuple(r[k] for k in key) == last, reversed(rows)))
 
 
 def count_slice(conn: Connection, source: LegacySource, options: SyncOptions) -> int:
@@ -318,6 +353,17 @@ def duplicate_keys(conn: Connection, source: LegacySource) -> set[str]:
     return {k for (k,) in conn.execute(stmt)}
 
 
+def holds_key(source: LegacySource, state_key: ColumnElement) -> ColumnElement:
+    """EXISTS a legacy row with this key (same database only); uses the keyset index."""
+    key = func.coalesce(source.key_expr, "")
+    return (
+        select(literal(1))
+        .select_from(source.table)
+        .where(func.length(key) == func.length(state_key), source._c(key) == state_key)
+        .exists()
+    )
+
+
 def present_keys(conn: Connection, source: LegacySource, ranges: tuple[IdRange, ...]) -> set[str]:
     """Every key the legacy table holds in the ranges (for the vanished-students check)."""
     stmt = select(source.key_expr).where(
@@ -336,7 +382,9 @@ def _student_id_bound(conn: Connection, source: LegacySource, *, largest: bool) 
         # Ids a profile cannot hold (over 32 bits) are rejected rows, not range bounds.
         or_(length < len(top), and_(length == len(top), source._c(key) <= top)),
     )
-    order = (length.desc(), source._c(key).desc()) if largest else (length, source._c(key))
+    # The keyset index's leading expressions, so the database walks the index from one end.
+    by_length, by_text = source.order_columns[:2]
+    order = (by_length.desc(), by_text.desc()) if largest else (by_length, by_text)
     value = conn.execute(stmt.order_by(*order).limit(1)).scalar_one_or_none()
     return int(value) if value is not None else None
 

@@ -228,7 +228,9 @@ class Planner:
         by_person = {p.state.person_id: p for p in updates if p.state}
         t = schema.person
         for part in target.chunked(sorted(person_ids)):
-            for pid, old in conn.execute(select(t.c.id, t.c.school_email).where(t.c.id.in_(part))):
+            for pid, old in conn.execute(
+                select(t.c.id, t.c.school_email).where(target.member_of(conn, t.c.id, part))
+            ):
                 p = by_person[pid]
                 new = p.record.person["school_email"] if p.record else None
                 if old and old != new and self.email_claims.get(old) in (None, f"s{p.student_id}"):

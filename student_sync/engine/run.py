@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync import domain
@@ -37,7 +37,7 @@ from student_sync.engine.db import (
     mask_url,
     url_password,
 )
-from student_sync.engine.lock import run_lock
+from student_sync.engine.lock import LockLost, RunLock, run_lock
 from student_sync.engine.model import Counters, PlanBatch, Rejection
 from student_sync.engine.options import (
     MASS_DELETE_THRESHOLD,
@@ -204,21 +204,37 @@ def _state_token(engine: Engine) -> str:
     return f"{count}:{latest}"
 
 
-def _find_vanished(sis: Engine, legacy_conn, source, options: SyncOptions) -> list:
+def _find_vanished(
+    sis: Engine, legacy: Engine, legacy_conn: Any, source: Any, options: SyncOptions
+) -> list:
+    """Students the target has but the legacy table lost, guarded against mass deletes.
+
+    With state and legacy in one database this is an anti-join: only the vanished rows
+    leave the database, so memory does not grow with the table.
+    """
     with sis.connect() as conn:
-        active = target.active_states_in_ranges(conn, options.id_ranges)
-    if not active:
-        return []
-    present = extract.present_keys(legacy_conn, source, options.id_ranges)
-    vanished = [s for s in active if s.legacy_key not in present]
+        active = target.count_active_in_ranges(conn, options.id_ranges)
+        if not active:
+            return []
+        if sis is legacy:
+            vanished = target.vanished_states(
+                conn, options.id_ranges, lambda key: extract.holds_key(source, key)
+            )
+        else:
+            present = extract.present_keys(legacy_conn, source, options.id_ranges)
+            vanished = [
+                s
+                for s in target.active_states_in_ranges(conn, options.id_ranges)
+                if s.legacy_key not in present
+            ]
     if (
         vanished
-        and len(vanished) > MASS_DELETE_THRESHOLD * len(active)
+        and len(vanished) > MASS_DELETE_THRESHOLD * active
         and not options.allow_mass_delete
     ):
         scope = ",".join(str(r) for r in options.id_ranges) or "the whole table"
         raise MassDeleteRefused(
-            f"refusing to soft-delete {len(vanished)} of {len(active)} students ({scope}) "
+            f"refusing to soft-delete {len(vanished)} of {active} students ({scope}) "
             f"that are no longer in the legacy table (over {MASS_DELETE_THRESHOLD:.0%}); "
             "check the legacy load, then rerun with --allow-mass-delete if it is intended"
         )
@@ -248,7 +264,7 @@ def run_sync(
     change_set: ChangeSet | None = None
     status, error = "completed", None
 
-    with _engines(urls) as (sis, legacy), run_lock(sis, what=describe_url(urls.sis)):
+    with _engines(urls) as (sis, legacy), run_lock(sis, what=describe_url(urls.sis)) as lock:
         with sis.connect() as conn:
             check_ready(conn)
             sponsors = target.sponsor_ids(conn)
@@ -282,6 +298,7 @@ def run_sync(
                     today=today,
                     version=version,
                     progress=progress,
+                    lock=lock,
                     total=counters.records_processed,
                 )
             else:
@@ -321,12 +338,17 @@ def run_sync(
                         today=today,
                         version=version,
                         progress=progress,
+                        lock=lock,
                         total=counters.total_legacy_records,
                     )
         except MassDeleteRefused as exc:
             status, error = "refused", str(exc)
             ledger.finish(status, counters, error)
             raise
+        except LockLost as exc:
+            status, error = "failed", str(exc)
+            _finish_quietly(ledger, status, counters, error)
+            raise SyncFailed(error) from None
         except (OperationalError, DBAPIError) as exc:
             status = "failed"
             error = mask_text(
@@ -335,7 +357,9 @@ def run_sync(
                 url_password(urls.legacy),
             )
             _finish_quietly(ledger, status, counters, error)
-            raise SyncFailed(error.splitlines()[0]) from None
+            raise SyncFailed(
+                f"{error.splitlines()[0]}; committed batches stay applied, rerun to converge"
+            ) from None
         except BaseException as exc:
             status = "failed"
             error = mask_text(
@@ -360,11 +384,26 @@ def run_sync(
     report_path = None
     if write_report_file and stage != "plan":
         report_path = write_report(summary, options.reports_dir)
+        if writes:
+            _record_report_path(urls.sis, run_id, report_path)
     return RunResult(
         summary=summary,
         report_path=report_path,
         change_set_id=change_set.change_set_id if change_set else None,
     )
+
+
+def _record_report_path(url: str, run_id: str, path: Path) -> None:
+    """Link the ledger row to its report; best effort (the report file exists either way)."""
+    engine = make_engine(url)
+    t = schema.run_ledger
+    try:
+        with contextlib.suppress(OperationalError, DBAPIError), engine.begin() as conn:
+            conn.execute(
+                update(t).where(t.c.run_id == run_id).values(report_path=str(path.resolve()))
+            )
+    finally:
+        engine.dispose()
 
 
 def _finish_quietly(ledger: _Ledger, status: str, counters: Counters, error: str) -> None:
@@ -406,7 +445,11 @@ def _plan(
     with legacy.connect() as legacy_conn:
         counters.total_legacy_records = extract.count_slice(legacy_conn, source, options)
         duplicates = extract.duplicate_keys(legacy_conn, source)
-        vanished = _find_vanished(sis, legacy_conn, source, options) if options.is_full_scan else []
+        vanished = (
+            _find_vanished(sis, legacy, legacy_conn, source, options)
+            if options.is_full_scan
+            else []
+        )
     planner = Planner(
         options=options,
         mapping_version=version,
@@ -419,7 +462,7 @@ def _plan(
         with legacy.connect() as legacy_conn:
             unchanged = legacy_conn.execute(source.count_unchanged(options, skip)).scalar_one()
         counters.add_unchanged(int(unchanged))
-    with legacy.connect() as legacy_conn:
+    with _quiet_connection(legacy) as legacy_conn:  # held across yields: see below
         pages = extract.iter_legacy_pages(legacy_conn, source, options, skip)
         for page in pages:
             with sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
@@ -453,6 +496,22 @@ def _skip_in_database(
     return extract.SkipUnchanged(mapping_version=version, exclude_keys=frozenset(duplicates))
 
 
+@contextmanager
+def _quiet_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose close never raises.
+
+    The planner's legacy connection stays open while batches are applied; when the database
+    goes away mid-run, closing it (often from generator finalization) cannot roll back and
+    would print a second traceback after the run's one clear error.
+    """
+    conn = engine.connect()
+    try:
+        yield conn
+    finally:
+        with contextlib.suppress(OperationalError, DBAPIError):
+            conn.close()
+
+
 def _report_progress(progress: ProgressFn | None, counters: Counters, batch: PlanBatch) -> None:
     if progress is not None:
         progress(
@@ -476,6 +535,7 @@ def _apply_all(
     version: str,
     progress: ProgressFn | None,
     total: int,
+    lock: RunLock | None = None,
 ) -> None:
     done = 0
     for batch in batches:
@@ -484,6 +544,8 @@ def _apply_all(
                 apply_batch(
                     conn, batch, run_id=run_id, now=started, today=today, mapping_version=version
                 )
+                if lock is not None:
+                    lock.verify()  # commit only while this run still holds the lock
         done += batch.size
         if progress is not None:
             progress(

@@ -6,7 +6,8 @@ Three families live here:
   ``scholarships_*``); the sync writes them but never alters them when they already exist;
 * ``legacy_students``, the staging table loaded from the SQL Server export (every column text);
 * the sync's own tables (``student_sync_*``): per-student sync state, stored rejections and the
-  run ledger. They are versioned by ``SYNC_SCHEMA_VERSION`` (see ``engine.setup``).
+  run ledger. They are versioned with Alembic (``engine/alembic``, see ``engine.migrations``);
+  ``SYNC_SCHEMA_VERSION`` is the number of the head revision.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-SYNC_SCHEMA_VERSION = 1
+SYNC_SCHEMA_VERSION = 2  # == the head Alembic revision (engine/alembic/versions)
 
 sis_metadata = MetaData()
 sync_metadata = MetaData()
@@ -246,6 +247,7 @@ run_ledger = Table(
     Column("database", String(255), nullable=False, default=""),
     Column("pid", Integer, nullable=True),
     Column("host", String(255), nullable=True),
+    Column("report_path", Text, nullable=True),  # revision 0002
 )
 
 sync_meta = Table(
@@ -257,5 +259,6 @@ sync_meta = Table(
 
 Index("ix_student_sync_rejection_open", rejection.c.resolved_at)
 Index("ix_student_sync_run_status", run_ledger.c.status)
+Index("ix_student_sync_rejection_reason", rejection.c.reason)  # revision 0002
 
 SYNC_TABLES = (sync_state, rejection, run_ledger, sync_meta)

@@ -93,3 +93,8 @@ def check_ready(conn: Connection) -> None:
         raise ConfigurationError(
             f"target tables missing ({', '.join(absent)}): run `student-sync init` first"
         )
+    from student_sync.engine.migrations import check_sync_schema
+
+    outdated = check_sync_schema(conn)
+    if outdated:
+        raise ConfigurationError(outdated)

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from student_sync.engine import schema
 from student_sync.engine.model import ContactValues, StateRow
@@ -21,18 +22,28 @@ def chunked(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[An
         yield values[start : start + size]
 
 
+def member_of(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one bound parameter
+    instead of thousands the driver must parse."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _state_from_row(row: Any) -> StateRow:
     return StateRow(**{k: row[k] for k in StateRow.__dataclass_fields__})
 
 
 def load_states(conn: Connection, keys: Iterable[str]) -> dict[str, StateRow]:
     """Sync state by legacy key for one page of legacy rows."""
-    wanted = sorted(set(keys))
+    # A NULL legacy id has no key; a key with NUL (a SQLite legacy table) is never a valid id
+    # and cannot even be sent to PostgreSQL as a parameter.
+    wanted = sorted({k for k in keys if k is not None and "\x00" not in k})
     found: dict[str, StateRow] = {}
     t = schema.sync_state
     for part in chunked(wanted):
         stmt = select(*(t.c[f] for f in StateRow.__dataclass_fields__)).where(
-            t.c.legacy_key.in_(part)
+            member_of(conn, t.c.legacy_key, part)
         )
         for row in conn.execute(stmt).mappings():
             found[row["legacy_key"]] = _state_from_row(row)
@@ -45,23 +56,45 @@ def load_state_by_student(conn: Connection, student_ids: Iterable[int]) -> dict[
     found: dict[int, StateRow] = {}
     for part in chunked(wanted):
         stmt = select(*(t.c[f] for f in StateRow.__dataclass_fields__)).where(
-            t.c.student_id.in_(part)
+            member_of(conn, t.c.student_id, part)
         )
         for row in conn.execute(stmt).mappings():
             found[row["student_id"]] = _state_from_row(row)
     return found
 
 
-def active_states_in_ranges(conn: Connection, ranges: tuple[IdRange, ...]) -> list[StateRow]:
+def _active_in_ranges(ranges: tuple[IdRange, ...]) -> Any:
+    t = schema.sync_state
+    clause = and_(t.c.person_id.is_not(None), t.c.is_deleted.is_(False))
+    if ranges:
+        clause = and_(clause, or_(*(t.c.student_id.between(r.start, r.end) for r in ranges)))
+    return clause
+
+
+def count_active_in_ranges(conn: Connection, ranges: tuple[IdRange, ...]) -> int:
     """Live students the sync created, in the ranges (all when no range)."""
+    stmt = select(func.count()).select_from(schema.sync_state).where(_active_in_ranges(ranges))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def active_states_in_ranges(conn: Connection, ranges: tuple[IdRange, ...]) -> list[StateRow]:
+    """The live students themselves (for a legacy table in another database)."""
+    t = schema.sync_state
+    stmt = select(*(t.c[f] for f in StateRow.__dataclass_fields__)).where(_active_in_ranges(ranges))
+    return [_state_from_row(r) for r in conn.execute(stmt).mappings()]
+
+
+def vanished_states(
+    conn: Connection, ranges: tuple[IdRange, ...], legacy_keys: Any
+) -> list[StateRow]:
+    """Live students whose key no row of the legacy table holds (an anti-join in SQL).
+
+    ``legacy_keys(state_key)`` builds the correlated EXISTS test against the legacy table.
+    """
     t = schema.sync_state
     stmt = select(*(t.c[f] for f in StateRow.__dataclass_fields__)).where(
-        t.c.person_id.is_not(None), t.c.is_deleted.is_(False)
+        _active_in_ranges(ranges), ~legacy_keys(t.c.legacy_key)
     )
-    if ranges:
-        from sqlalchemy import or_
-
-        stmt = stmt.where(or_(*(t.c.student_id.between(r.start, r.end) for r in ranges)))
     return [_state_from_row(r) for r in conn.execute(stmt).mappings()]
 
 
@@ -74,7 +107,7 @@ def school_email_owners(conn: Connection, emails: Iterable[str]) -> dict[str, st
         stmt = (
             select(p.c.school_email, p.c.id, sp.c.student_id)
             .select_from(p.outerjoin(sp, sp.c.person_id == p.c.id))
-            .where(p.c.school_email.in_(part))
+            .where(member_of(conn, p.c.school_email, part))
         )
         for email, person_id, student_id in conn.execute(stmt):
             owners[email] = f"s{student_id}" if student_id is not None else f"p{person_id}"
@@ -87,7 +120,7 @@ def load_contacts(conn: Connection, contact_ids: Iterable[int]) -> dict[int, Con
     fields = list(ContactValues.__dataclass_fields__)
     found: dict[int, ContactValues] = {}
     for part in chunked(wanted):
-        stmt = select(c.c.id, *(c.c[f] for f in fields)).where(c.c.id.in_(part))
+        stmt = select(c.c.id, *(c.c[f] for f in fields)).where(member_of(conn, c.c.id, part))
         for row in conn.execute(stmt).mappings():
             found[row["id"]] = ContactValues(**{f: row[f] or "" for f in fields})
     return found
@@ -106,7 +139,8 @@ def load_sponsorships(
             select(ss.c.id, ss.c.student_id, ss.c.end_date, ss.c.start_date, sp.c.code)
             .select_from(ss.join(sp, sp.c.id == ss.c.sponsor_id))
             .where(
-                ss.c.student_id.in_(part), (ss.c.end_date.is_(None)) | (ss.c.start_date == today)
+                member_of(conn, ss.c.student_id, part),
+                (ss.c.end_date.is_(None)) | (ss.c.start_date == today),
             )
         )
         for row in conn.execute(stmt).mappings():

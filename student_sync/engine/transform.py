@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from student_sync import domain
@@ -79,15 +78,15 @@ def is_deleted_flag(raw: object) -> bool:
     return str(raw).strip().lower() in _TRUE_FLAGS if raw is not None else False
 
 
-def fingerprint(values: Mapping[str, Any], mapping_version: str) -> str:
+def fingerprint(values: tuple[Any, ...], mapping_version: str) -> str:
     """Digest of the target-shaped values plus the mapping version.
 
     Equal fingerprints mean the sync would write exactly the same thing, so the row is
     unchanged; a mapping fix changes the output, hence the fingerprint, only where it matters.
+    ``values`` is a flat tuple in a fixed column order, so its ``repr`` is stable and cheap.
     """
-    payload = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
-    digest = hashlib.sha256(f"{mapping_version}\n{payload}".encode())
-    return digest.hexdigest()
+    payload = f"{mapping_version}\n{values!r}".encode()
+    return hashlib.blake2b(payload, digest_size=32).hexdigest()
 
 
 def _contact(row: Mapping[str, Any], warnings: list) -> ContactValues | None:
@@ -168,13 +167,13 @@ def transform(
     }
     contact = _contact(row, warnings)
     deleted = is_deleted_flag(row.get("deleted"))
-    values = {
-        "person": person,
-        "profile": profile,
-        "contact": None if contact is None else contact.__dict__,
-        "sponsors": sorted(codes),
-        "deleted": deleted,
-    }
+    values = (
+        *person.values(),
+        *profile.values(),
+        None if contact is None else tuple(vars(contact).values()),
+        tuple(sorted(codes)),
+        deleted,
+    )
     return StudentRecord(
         student_id=student_id,
         legacy_id=raw_id,

@@ -1,0 +1,1 @@
+"""Revisions of the sync tables; the SIS (Django) tables are never touched here."""
