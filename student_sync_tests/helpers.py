@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,3 +204,16 @@ def content(url: str) -> dict[int, dict[str, Any]]:
             }
     engine.dispose()
     return out
+
+
+LEGACY_PG_URL = os.environ.get(
+    "STUDENT_SYNC_TEST_LEGACY_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def legacy_postgres_engine() -> Any:
+    """The local test server's ``test`` database (tests use unique table names in it)."""
+    from student_sync_tests.conftest import require_postgres
+
+    require_postgres()
+    return create_engine(LEGACY_PG_URL, connect_args={"connect_timeout": 3})

@@ -6,16 +6,15 @@ unique table per test (dropped afterwards). Under ``CI=true`` an unreachable ser
 
 from __future__ import annotations
 
-import os
+import inspect
 import re
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, MetaData, Table, create_engine, select, text
+from sqlalchemy import Engine, MetaData, Table, func, select
 
 from student_sync.engine import demo
 from student_sync.engine.db import make_engine
@@ -32,30 +31,14 @@ from student_sync.engine.demo import (
     write_legacy_table,
 )
 from student_sync.engine.schema import LEGACY_COLUMNS
+from student_sync_tests.helpers import legacy_postgres_engine
 
 TODAY = date(2026, 3, 10)
-PG_URL = os.environ.get(
-    "STUDENT_SYNC_TEST_LEGACY_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DATE_COLUMNS = ("birth_date", "lastenroll", "admission_date")
 LIMON_FAMILIES = {lim for lim, _ in demo._FAMILY_KM}
 
 
 # --------------------------------------------------------------------------- fixtures
-def postgres_engine() -> Engine:
-    """The local test server, or skip (fail under CI=true) when it does not answer."""
-    engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(select(1))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        engine.dispose()
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL not reachable under CI=true: {type(exc).__name__}")
-        pytest.skip("PostgreSQL not reachable (CI=true makes this a failure)")
-    return engine
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def legacy_db(request, tmp_path) -> Iterator[tuple[Engine, str]]:
     """(engine, table name): a SQLite file, or a unique table on the PostgreSQL test server."""
@@ -64,7 +47,7 @@ def legacy_db(request, tmp_path) -> Iterator[tuple[Engine, str]]:
         yield engine, "legacy_students"
         engine.dispose()
         return
-    engine = postgres_engine()
+    engine = legacy_postgres_engine()
     name = f"legacy_t_{uuid.uuid4().hex[:12]}"
     try:
         yield engine, name
@@ -96,10 +79,9 @@ def test_deterministic_for_arguments() -> None:
 
 
 def test_streams_without_materializing() -> None:
-    started = time.perf_counter()
     rows = generate_legacy_rows(1_000_000, seed=1, today=TODAY)
+    assert inspect.isgenerator(rows)  # lazy: a million-row request holds no list
     first = next(rows)
-    assert time.perf_counter() - started < 2  # pools only; no million-row list
     assert first["id"] in ("00001", "A0001", "0-01", " ")
 
 
@@ -480,20 +462,18 @@ def test_apply_day_of_edits(legacy_db) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_copy_is_fast() -> None:
-    """A smoke figure for COPY: 50,000 rows generated and written in a few seconds."""
-    engine = postgres_engine()
+def test_postgres_copy_writes_every_row() -> None:
+    """The COPY path writes all 50,000 rows (its speed is measured in benchmarks/, not here)."""
+    engine = legacy_postgres_engine()
     name = f"legacy_t_{uuid.uuid4().hex[:12]}"
     try:
-        started = time.perf_counter()
         assert (
             write_legacy_table(engine, generate_legacy_rows(50_000, today=TODAY), table_name=name)
             == 50_000
         )
-        assert time.perf_counter() - started < 30
         with engine.connect() as conn:
             table = Table(name, MetaData(), autoload_with=conn)
-            assert conn.execute(select(text("count(*)")).select_from(table)).scalar() == 50_000
+            assert conn.execute(select(func.count()).select_from(table)).scalar() == 50_000
     finally:
         with engine.begin() as conn:
             Table(name, MetaData()).drop(conn, checkfirst=True)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
+from sqlalchemy import Engine, MetaData, Table, inspect, select
 
 from student_sync.engine.db import make_engine
 from student_sync.engine.demo import generate_legacy_rows, write_export_csv, write_legacy_table
@@ -26,37 +25,22 @@ from student_sync.engine.legacy_load import (
     load_legacy_csv,
 )
 from student_sync.engine.schema import LEGACY_REQUIRED_COLUMNS
+from student_sync_tests.helpers import legacy_postgres_engine
 
 TODAY = date(2026, 3, 10)
-PG_URL = os.environ.get(
-    "STUDENT_SYNC_TEST_LEGACY_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-CANONICAL_CSV = Path("/work/shared/docs/legacy-export-columns.csv")
+CANONICAL_CSV = Path(__file__).resolve().parents[2] / "shared/docs/legacy-export-columns.csv"
 
 Names = Callable[[], str]
 
 
 # --------------------------------------------------------------------------- fixtures
-def postgres_engine() -> Engine:
-    engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(select(1))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        engine.dispose()
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL not reachable under CI=true: {type(exc).__name__}")
-        pytest.skip("PostgreSQL not reachable (CI=true makes this a failure)")
-    return engine
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def legacy_db(request, tmp_path) -> Iterator[tuple[Engine, Names]]:
     """(engine, new_table_name): every name handed out is dropped after the test."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'legacy.sqlite'}")
     else:
-        engine = postgres_engine()
+        engine = legacy_postgres_engine()
     made: list[str] = []
 
     def new_name() -> str:
