@@ -39,7 +39,7 @@ def legacy_key(raw_id: object) -> str:
 
     Must agree with ``extract.legacy_key_sql`` (the same rule computed in the database).
     """
-    text = "" if raw_id is None else str(raw_id).strip()
+    text = "" if raw_id is None else str(raw_id).strip(" ")  # SQL trim(): spaces only
     return text.lstrip("0")
 
 
@@ -48,11 +48,16 @@ def display_id(raw_id: object) -> str:
 
 
 def parse_student_id(raw_id: object) -> int | Rejection:
-    """A numeric id in the profile's 32-bit range, or the rejection that says why not."""
-    text = "" if raw_id is None else str(raw_id).strip()
+    """A numeric id in the profile's 32-bit range, or the rejection that says why not.
+
+    Only spaces are trimmed, as SQL ``trim()`` does for the key the database computes: an id
+    with a tab, a newline or a no-break space would otherwise be the same student as the plain
+    id under another key, and the second profile would violate the unique student_id.
+    """
+    text = "" if raw_id is None else str(raw_id).strip(" ")
     if domain.is_null(text):
         return Rejection(display_id(raw_id), "", "MISSING_ID", "student id is empty")
-    if not _DIGITS.match(text):
+    if not _DIGITS.fullmatch(text):
         return Rejection(
             display_id(raw_id), "", "INVALID_ID", f"student id {text[:40]!r} is not numeric"
         )

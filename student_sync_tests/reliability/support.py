@@ -449,8 +449,10 @@ def kill_and_converge(
     workdir.mkdir(parents=True, exist_ok=True)
     killed: dict[str, str] = {}
     for fault in faults:
-        if fault.startswith("external@"):  # SIGKILL from outside after a delay
+        if fault.startswith("external@"):  # SIGKILL from outside after a delay (seconds)
             pid = externally_killed_run(url, workdir, float(fault.partition("@")[2]))
+            with (workdir / "external.log").open("a") as log:
+                log.write(f"{fault} landed={pid is not None}\n")
             if pid is None:
                 continue
             fault = "kill@after:" + fault.partition("@")[2]
@@ -517,6 +519,11 @@ class ReferenceRuns:
             self._edited = clone_database(self.url)
             self._incremental = start_cli(*migrate_args(self.url, self.workdir), cwd=self.workdir)
         return self._edited
+
+    def seconds(self, which: int = 0) -> float:
+        """Wall time of reference run ``which`` (0 full, 1 incremental) from its report."""
+        reports = sorted((self.workdir / "reports").glob("*.json"), key=lambda p: p.stat().st_mtime)
+        return float(json.loads(reports[which].read_text())["migration_info"]["duration_seconds"])
 
     def reference_edited(self) -> dict[str, Any]:
         if self._reference_edited is None:

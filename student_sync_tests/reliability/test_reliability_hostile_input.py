@@ -79,6 +79,9 @@ BAD_IDS = [
     "\u0661\u0662\u0663",
     "\u200b12",
     "12\x00",
+    "7\t",  # whitespace SQL trim() keeps: not the same student as "00007"
+    "\u00a08",
+    "9\n",
     "",
     "  ",
     "NULL",
@@ -180,10 +183,11 @@ def reset_target(url: str) -> None:
 
 
 def key_of(raw: Any) -> str | None:
-    """The engine's notion of a valid student id, re-derived independently."""
+    """The engine's notion of a valid student id, re-derived independently (spaces only are
+    trimmed, as SQL trim() does)."""
     if raw is None:
         return None
-    stripped = str(raw).strip(" \t\n\r\f\v")
+    stripped = str(raw).strip(" ")
     if not re.fullmatch(r"[0-9]+", stripped) or not 1 <= int(stripped) <= MAX_STUDENT_ID:
         return None
     return stripped.lstrip("0")
@@ -322,3 +326,13 @@ def test_exact_duplicate_rows_across_page_boundaries(
     again = _run(db_url, db_url, tmp_path, 1, page)
     assert again.counters.records_processed == len(rows) + 1
     assert again.counters.classes["create"] == 1
+
+
+def test_ids_that_differ_only_in_whitespace_sql_keeps(db_url: str, tmp_path: Path) -> None:
+    """A tab, newline or no-break space in an id: rejected, never a second student 42."""
+    init_db(db_url)
+    rows = [clean_row(42), clean_row("\t42", ipk="777"), clean_row("42\n", ipk="778")]
+    rows += [clean_row("\u00a042", ipk="779"), clean_row(" 00042 ", ipk="780")]
+    write_legacy(db_url, rows)
+    result = _run(db_url, db_url, tmp_path, 100, 10_000)
+    assert result.counters.rejections == {"INVALID_ID": 3, "DUPLICATE_ID": 2}

@@ -8,6 +8,7 @@ SQLite: 5,000 students. Run by hand: ``pytest -m slow student_sync_tests/soak``.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +44,8 @@ INITIAL_POINTS = [
     *(f"kill@batch-end:{n}" for n in (1, 10, 19, 20, 31, 40)),
     "kill@ledger-finish",
     "kill@report",
-    *(f"external@{s}" for s in (0.5, 1.2, 2.0, 3.5, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0, 17.0, 19.0)),
+    # External SIGKILLs at these fractions of the uninterrupted run's duration (plus startup).
+    *(f"external%{f}" for f in (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97)),
 ]
 INCREMENTAL_POINTS = [
     "kill@count",
@@ -53,7 +55,7 @@ INCREMENTAL_POINTS = [
     *(f"kill@batch-end:{n}" for n in (1, 5, 11)),
     "kill@ledger-finish",
     "kill@report",
-    *(f"external@{s}" for s in (1.0, 2.0, 3.0, 4.5, 6.0, 8.0)),
+    *(f"external%{f}" for f in (0.0, 0.15, 0.3, 0.5, 0.7, 0.9)),
 ]
 SQLITE_POINTS = [
     "kill@count",
@@ -62,9 +64,25 @@ SQLITE_POINTS = [
     "kill@batch-end:9",
     "kill@ledger-finish",
     "kill@report",
-    "external@2.0",
-    "external@4.0",
+    "external%0.3",
+    "external%0.7",
 ]
+
+
+STARTUP = 1.0  # seconds from process start to run_sync (imports), roughly
+
+
+def as_seconds(fault: str, duration: float) -> str:
+    """``external%F`` -> ``external@S``: a fraction of a run's duration, in seconds."""
+    if not fault.startswith("external%"):
+        return fault
+    return f"external@{STARTUP + float(fault.partition('%')[2]) * duration:.2f}"
+
+
+def assert_landed(workdir: Path, fault: str) -> None:
+    """External kills up to 80% of the run must have hit a running process."""
+    if fault.startswith("external%") and float(fault.partition("%")[2]) <= 0.8:
+        assert "landed=True" in (workdir / "external.log").read_text(), fault
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +102,9 @@ def world(tmp_path_factory) -> Iterator[ReferenceRuns]:
 def test_initial_load_killed_once_converges(world: ReferenceRuns, fault: str, tmp_path) -> None:
     url = clone_database(world.fresh)
     try:
-        kill_and_converge(url, tmp_path, [fault], world.reference)
+        world.reference()
+        kill_and_converge(url, tmp_path, [as_seconds(fault, world.seconds(0))], world.reference)
+        assert_landed(tmp_path, fault)
     finally:
         drop_database(url)
 
@@ -94,7 +114,10 @@ def test_initial_load_killed_once_converges(world: ReferenceRuns, fault: str, tm
 def test_incremental_run_killed_once_converges(world: ReferenceRuns, fault: str, tmp_path) -> None:
     url = clone_database(world.edited())
     try:
-        kill_and_converge(url, tmp_path, [fault], world.reference_edited)
+        world.reference_edited()
+        seconds = as_seconds(fault, world.seconds(1))
+        kill_and_converge(url, tmp_path, [seconds], world.reference_edited)
+        assert_landed(tmp_path, fault)
     finally:
         drop_database(url)
 
@@ -123,7 +146,7 @@ def test_every_point_in_one_chain_converges(world: ReferenceRuns, tmp_path) -> N
 
 
 @pytest.fixture(scope="module")
-def sqlite_world(tmp_path_factory) -> tuple[Path, dict]:
+def sqlite_world(tmp_path_factory) -> tuple[Path, dict, float]:
     base = tmp_path_factory.mktemp("sqlite")
     fresh = base / "fresh.sqlite"
     init_db(f"sqlite:///{fresh}")
@@ -132,12 +155,14 @@ def sqlite_world(tmp_path_factory) -> tuple[Path, dict]:
     shutil.copy(fresh, ref)
     done = run_cli(*migrate_args(f"sqlite:///{ref}", base), cwd=base)
     assert done.returncode == 0, done.stderr
-    return fresh, sync_content(f"sqlite:///{ref}")
+    report = json.loads(next((base / "reports").glob("*.json")).read_text())
+    return fresh, sync_content(f"sqlite:///{ref}"), report["migration_info"]["duration_seconds"]
 
 
 @pytest.mark.parametrize("fault", SQLITE_POINTS)
 def test_sqlite_killed_once_converges(sqlite_world, fault: str, tmp_path) -> None:
-    fresh, reference = sqlite_world
+    fresh, reference, duration = sqlite_world
     copy = tmp_path / "sis.sqlite"
     shutil.copy(fresh, copy)
-    kill_and_converge(f"sqlite:///{copy}", tmp_path, [fault], reference)
+    kill_and_converge(f"sqlite:///{copy}", tmp_path, [as_seconds(fault, duration)], reference)
+    assert_landed(tmp_path, fault)
