@@ -3,7 +3,7 @@
 Each scenario starts from a fresh copy, kills one run (a precise point of the test-only fault
 hook, or an external SIGKILL after a delay), then runs once normally; the end state must equal
 the uninterrupted run's. PostgreSQL: 20,000 students, initial load and a big incremental run.
-SQLite: 5,000 students. Run by hand: ``pytest -m slow student_sync_tests/soak``.
+SQLite: 20,000 students. Run by hand: ``pytest -m slow student_sync_tests/soak``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ SQLITE_POINTS = [
 ]
 
 
-STARTUP = 1.0  # seconds from process start to run_sync (imports), roughly
+STARTUP = 0.6  # seconds from process start to run_sync (imports), roughly
 
 
 def as_seconds(fault: str, duration: float) -> str:
@@ -80,8 +80,9 @@ def as_seconds(fault: str, duration: float) -> str:
 
 
 def assert_landed(workdir: Path, fault: str) -> None:
-    """External kills up to 80% of the run must have hit a running process."""
-    if fault.startswith("external%") and float(fault.partition("%")[2]) <= 0.8:
+    """External kills up to half the run must have hit a running process (later ones may
+    find it finished on a fast day: then the test is an ordinary rerun)."""
+    if fault.startswith("external%") and float(fault.partition("%")[2]) <= 0.5:
         assert "landed=True" in (workdir / "external.log").read_text(), fault
 
 
@@ -150,7 +151,7 @@ def sqlite_world(tmp_path_factory) -> tuple[Path, dict, float]:
     base = tmp_path_factory.mktemp("sqlite")
     fresh = base / "fresh.sqlite"
     init_db(f"sqlite:///{fresh}")
-    seed_legacy(f"sqlite:///{fresh}", 5_000)
+    seed_legacy(f"sqlite:///{fresh}", 20_000)
     ref = base / "ref.sqlite"
     shutil.copy(fresh, ref)
     done = run_cli(*migrate_args(f"sqlite:///{ref}", base), cwd=base)
