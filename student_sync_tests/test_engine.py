@@ -214,3 +214,21 @@ def test_duplicate_legacy_ids_are_rejected_not_guessed(db: str, tmp_path) -> Non
     result = run(db, tmp_path)
     assert result.counters.rejections["DUPLICATE_ID"] == 2
     assert profile_of(db, 1) is None and profile_of(db, 2) is not None
+
+
+def test_progress_reports_the_slice_total(db: str, tmp_path) -> None:
+    from student_sync.engine.db import DatabaseUrls, normalize_url
+    from student_sync.engine.options import SyncOptions
+    from student_sync.engine.run import run_sync
+
+    seen: list[dict] = []
+    url = normalize_url(db)
+    result = run_sync(
+        DatabaseUrls(url, url),
+        SyncOptions(batch_size=3, reports_dir=tmp_path / "r"),
+        progress=seen.append,
+        now=FIXED_NOW,
+    )
+    assert len(seen) == result.counters.batches
+    assert all(p["total"] == 10 for p in seen)  # known before the first batch, not 0
+    assert seen[-1]["processed"] == result.counters.records_processed == 10

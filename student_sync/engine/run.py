@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -288,19 +289,8 @@ def run_sync(
                     )
                 ledger.start(options, started, database)
                 batches: Iterator[PlanBatch] = change_set.batches()
-                _apply_all(
-                    sis,
-                    batches,
-                    counters=None,
-                    writes=writes,
-                    run_id=run_id,
-                    started=started,
-                    today=today,
-                    version=version,
-                    progress=progress,
-                    lock=lock,
-                    total=counters.records_processed,
-                )
+                # The plan's counters are final already: progress counts applied batches.
+                on_batch = _applied_progress(progress, total=counters.records_processed)
             else:
                 ledger.start(options, started, database)
                 if stage == "plan":
@@ -310,37 +300,37 @@ def run_sync(
                 batches = _plan(
                     sis, legacy, options, version, sponsors, today, counters, rejections
                 )
-                if stage == "plan":
-                    assert change_set is not None
-                    for batch in batches:
-                        change_set.write_batch(batch)
-                        _report_progress(progress, counters, batch)
-                    change_set.write_header(
-                        {
-                            "options": options_to_dict(options),
-                            "mapping_version": version,
-                            "today": today.isoformat(),
-                            "state_token": token,
-                            "counters": counters.as_dict(),
-                            "rejections": [asdict(r) for r in rejections],
-                            "planned_at": started.isoformat(),
-                            "database": database,
-                        }
-                    )
-                else:
-                    _apply_all(
-                        sis,
-                        batches,
-                        counters=counters,
-                        writes=writes,
-                        run_id=run_id,
-                        started=started,
-                        today=today,
-                        version=version,
-                        progress=progress,
-                        lock=lock,
-                        total=counters.total_legacy_records,
-                    )
+                # Planning fills the counters as batches are yielded: read them per batch.
+                on_batch = partial(_report_progress, progress, counters)
+            if stage == "plan":
+                assert change_set is not None
+                for batch in batches:
+                    change_set.write_batch(batch)
+                    on_batch(batch)
+                change_set.write_header(
+                    {
+                        "options": options_to_dict(options),
+                        "mapping_version": version,
+                        "today": today.isoformat(),
+                        "state_token": token,
+                        "counters": counters.as_dict(),
+                        "rejections": [asdict(r) for r in rejections],
+                        "planned_at": started.isoformat(),
+                        "database": database,
+                    }
+                )
+            else:
+                _apply_all(
+                    sis,
+                    batches,
+                    writes=writes,
+                    run_id=run_id,
+                    started=started,
+                    today=today,
+                    version=version,
+                    on_batch=on_batch,
+                    lock=lock,
+                )
         except MassDeleteRefused as exc:
             status, error = "refused", str(exc)
             ledger.finish(status, counters, error)
@@ -523,21 +513,31 @@ def _report_progress(progress: ProgressFn | None, counters: Counters, batch: Pla
         )
 
 
+def _applied_progress(progress: ProgressFn | None, *, total: int) -> Callable[[PlanBatch], None]:
+    """Progress for applying a persisted change set: rows of the batches applied so far."""
+    done = 0
+
+    def report(batch: PlanBatch) -> None:
+        nonlocal done
+        done += batch.size
+        if progress is not None:
+            progress({"batch": batch.number, "processed": done, "total": total})
+
+    return report
+
+
 def _apply_all(
     sis: Engine,
     batches: Iterator[PlanBatch],
     *,
-    counters: Counters | None,
     writes: bool,
     run_id: str,
     started: datetime,
     today: date,
     version: str,
-    progress: ProgressFn | None,
-    total: int,
+    on_batch: Callable[[PlanBatch], None],
     lock: RunLock | None = None,
 ) -> None:
-    done = 0
     for batch in batches:
         if writes and (batch.students or batch.rejections or batch.vanished):
             with sis.begin() as conn:
@@ -546,12 +546,4 @@ def _apply_all(
                 )
                 if lock is not None:
                     lock.verify()  # commit only while this run still holds the lock
-        done += batch.size
-        if progress is not None:
-            progress(
-                {
-                    "batch": batch.number,
-                    "processed": counters.records_processed if counters else done,
-                    "total": total,
-                }
-            )
+        on_batch(batch)
