@@ -2,7 +2,9 @@
 
 Only the harness process is patched (each scenario runs in its own subprocess). Time is
 charged to the innermost active phase, so nested phases never double count: ``transform``
-inside ``Planner.plan_page`` is counted as transform, the rest of plan_page as ``plan``.
+inside ``Planner.prepare``/``finish`` is counted as transform, the rest of them as ``plan``.
+With worker processes, ``transform`` is this process's share: handing rows to the workers
+and waiting for their results (their own work runs in parallel).
 ``other`` is the wall time no wrapped function accounts for (lock, ledger, report,
 per-page connections). A target missing from the engine is listed in ``unmeasured``.
 """
@@ -29,8 +31,12 @@ PHASE_TARGETS: tuple[tuple[str, str, str], ...] = (
     ("prescan", "student_sync.engine.extract", "ensure_keyset_index"),
     ("prescan", "student_sync.engine.run", "_find_vanished"),
     ("extract", "student_sync.engine.extract", "iter_legacy_pages"),
-    ("plan", "student_sync.engine.plan", "Planner.plan_page"),
+    ("plan", "student_sync.engine.plan", "Planner.prepare"),
+    ("plan", "student_sync.engine.plan", "Planner.finish"),
     ("transform", "student_sync.engine.transform", "transform"),
+    # With worker processes: handing rows to them and waiting for their results.
+    ("transform", "student_sync.engine.workers", "PoolTransformer.submit"),
+    ("transform", "student_sync.engine.workers", "collect"),
     ("apply", "student_sync.engine.apply", "apply_batch"),
     ("commit", "sqlalchemy.engine.base", "Connection._commit_impl"),
 )

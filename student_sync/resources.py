@@ -97,6 +97,11 @@ class SyncSettings(dg.ConfigurableResource):
     allow_mass_delete: bool = Field(
         default=False, description="Let a full scan soft-delete more than 2% of a range."
     )
+    workers: int | None = Field(
+        default=None,
+        description="Processes that normalize rows beside the writing one (--workers); "
+        "empty means automatic (2 on a multi-core Linux machine for 20,000+ rows).",
+    )
 
     def change_set_root(self) -> Path:
         if self.change_set_dir:
@@ -111,7 +116,7 @@ class SyncSettings(dg.ConfigurableResource):
     def base_options(self) -> SyncOptions:
         return SyncOptions(batch_size=self.batch_size, timezone=self.timezone,
                            reports_dir=self.reports_path(),
-                           allow_mass_delete=self.allow_mass_delete)
+                           allow_mass_delete=self.allow_mass_delete, workers=self.workers)
 
 
 class ChangeSetHandles(dg.ConfigurableIOManager):

@@ -1,19 +1,24 @@
 """Write one planned batch: every table and the sync state in a single transaction.
 
-Statements are set-based (multi-row INSERT ... RETURNING and executemany UPDATEs), never one
-round trip per student, and the sync state is written in the same transaction as the rows it
-describes, so a crash leaves whole batches or nothing.
+Statements are set-based, never one round trip per student: on PostgreSQL new rows go in by
+COPY, updates and the sync state are COPYed into a temporary staging table and applied by one
+UPDATE ... FROM or INSERT ... ON CONFLICT per table; elsewhere executemany. The sync state
+is written in the same transaction as the rows it describes, so a crash leaves whole batches
+or nothing.
 """
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from psycopg import sql as pgsql
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, TableClause, bindparam, func, insert, select, update
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from student_sync.engine import schema
@@ -56,26 +61,101 @@ def upsert(
     *,
     keep_on_update: Sequence[str] = (),
 ) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL and SQLite alike."""
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL and SQLite alike.
+
+    On PostgreSQL the rows are staged by COPY and merged by one INSERT ... SELECT.
+    """
     if not rows:
         return
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(table)
-    changed = {c: stmt.excluded[c] for c in rows[0] if c not in keys and c not in keep_on_update}
-    execute_many(conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=changed), rows)
+    columns = list(rows[0])
+    changed = [c for c in columns if c not in keys and c not in keep_on_update]
+    if conn.dialect.name == "postgresql":
+        stage = _stage(conn, table, rows)
+        stmt = postgresql.insert(table).from_select(
+            columns, select(*(stage.c[c] for c in columns))
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in changed}
+            )
+        )
+        return
+    stmt = sqlite.insert(table)
+    set_ = {c: stmt.excluded[c] for c in changed}
+    execute_many(conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), rows)
 
 
 def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """executemany UPDATE ... WHERE id = :b_id with the same columns on every row."""
+    """UPDATE ... WHERE id = row id, with the same columns on every row.
+
+    PostgreSQL: the rows are staged by COPY and applied by one UPDATE ... FROM; elsewhere an
+    executemany UPDATE.
+    """
     if not rows:
         return
     columns = [c for c in rows[0] if c != "id"]
+    if conn.dialect.name == "postgresql":
+        stage = _stage(conn, table, rows)
+        conn.execute(
+            update(table)
+            .values({c: stage.c[c] for c in columns})
+            .where(table.c.id == stage.c.id)
+        )
+        return
     stmt = (
         update(table)
         .where(table.c.id == bindparam("b_id"))
         .values({c: bindparam(f"b_{c}") for c in columns})
     )
     conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} | {"b_id": r["id"]} for r in rows])
+
+
+def _stage(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> TableClause:
+    """COPY rows into a new temporary table shaped like ``table``'s columns (PostgreSQL).
+
+    The table is dropped at commit; its columns take their types from ``table``, so COPY
+    converts values exactly as an INSERT into ``table`` would.
+    """
+    columns = list(rows[0])
+    name = f"student_sync_stage_{next(_stage_numbers)}"
+    create = pgsql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA")
+    _copy(
+        conn,
+        create.format(
+            pgsql.Identifier(name),
+            pgsql.SQL(", ").join(map(pgsql.Identifier, columns)),
+            pgsql.Identifier(table.name),
+        ),
+        name,
+        columns,
+        (tuple(r.values()) for r in rows),
+    )
+    return sql_table(name, *(sql_column(c) for c in columns))
+
+
+_stage_numbers = itertools.count(1)
+
+
+def _copy(
+    conn: Connection,
+    prelude: pgsql.Composable | None,
+    table_name: str,
+    columns: Sequence[str],
+    values: Iterable[tuple[Any, ...]],
+) -> None:
+    """COPY tuples into ``table_name`` (PostgreSQL), after an optional statement."""
+    statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+        pgsql.Identifier(table_name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
+    )
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        if prelude is not None:
+            cursor.execute(prelude)
+        with cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+    finally:
+        cursor.close()
 
 
 def _insert_returning_ids(
@@ -100,26 +180,36 @@ def _insert_returning_ids(
     return [by_key[r[key]] for r in rows]
 
 
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows whose generated ids nobody needs back: COPY on PostgreSQL."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, None, table.name, list(rows[0]), (tuple(r.values()) for r in rows))
+    else:
+        execute_many(conn, insert(table), rows)
+
+
 def _copy_with_sequence_ids(
     conn: Connection, table: Table, rows: list[dict[str, Any]]
 ) -> list[int] | None:
     sequence = conn.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar()
     if sequence is None:
         return None
-    ids = list(
-        conn.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows))))
+    # One array of fresh ids from the table's own sequence: safe beside other writers (the
+    # SIS application inserting people at the same time).
+    ids: list[int] = conn.execute(
+        select(func.array_agg(func.nextval(sequence))).select_from(
+            func.generate_series(1, len(rows))
+        )
+    ).scalar_one()
+    _copy(
+        conn,
+        None,
+        table.name,
+        ["id", *rows[0]],
+        ((row_id, *row.values()) for row_id, row in zip(ids, rows, strict=True)),
     )
-    columns = ["id", *rows[0]]
-    statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-        pgsql.Identifier(table.name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
-    )
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        with cursor.copy(statement) as copy:
-            for row_id, row in zip(ids, rows, strict=True):
-                copy.write_row((row_id, *row.values()))
-    finally:
-        cursor.close()
     return ids
 
 
@@ -339,8 +429,7 @@ def apply_batch(
         )
     _update_by_id(conn, schema.sponsored_student, ended)
     _update_by_id(conn, schema.sponsored_student, reopened)
-    if new_sponsorships:
-        execute_many(conn, insert(schema.sponsored_student), new_sponsorships)
+    _insert(conn, schema.sponsored_student, new_sponsorships)
 
     # ---- soft deletes: legacy deleted flag, and students gone from the legacy table
     gone: list[StateRow] = [p.state for p in deletes if p.state] + list(batch.vanished)

@@ -63,6 +63,9 @@ class SyncOptions:
     allow_mass_delete: bool = False
     timezone: str = DEFAULT_TIMEZONE
     page_size: int = 10_000
+    # Worker processes for transform; None = automatic (two on a multi-core machine when
+    # at least ``workers.AUTO_MIN_ROWS`` rows need normalizing, else none).
+    workers: int | None = None
     # Echo of what the user asked for, for the report (e.g. "yesterday").
     modified_since_text: str | None = None
 
@@ -122,6 +125,8 @@ def validate(options: SyncOptions) -> SyncOptions:
         raise ConfigurationError(f"--mode must be one of {', '.join(MODES)}, got {options.mode!r}")
     if options.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {options.batch_size}")
+    if options.workers is not None and options.workers < 0:
+        raise ConfigurationError(f"--workers must be 0 or more, got {options.workers}")
     if options.limit is not None and options.limit < 1:
         raise ConfigurationError(f"--limit must be at least 1, got {options.limit}")
     school_zone(options.timezone)

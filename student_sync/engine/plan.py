@@ -24,7 +24,8 @@ from student_sync.engine.model import (
     StudentRecord,
 )
 from student_sync.engine.options import SyncOptions
-from student_sync.engine.transform import display_id, parse_student_id, transform
+from student_sync.engine.transform import display_id, parse_student_id
+from student_sync.engine.workers import InlineTransformer, Pending, Transformer
 
 
 def is_live(state: StateRow | None) -> bool:
@@ -95,6 +96,16 @@ def plan_sponsorships(
 
 
 @dataclass
+class PreparedPage:
+    """A page between ``Planner.prepare`` and ``Planner.finish``."""
+
+    rows: list[dict[str, Any]]
+    states: dict[str, StateRow]
+    screened: list[PlannedStudent | Rejection | None]  # None: decided after transform
+    transformed: Pending  # the transform results of the None rows, in order
+
+
+@dataclass
 class Planner:
     """Plans pages of legacy rows against the target; keeps the run's cross-batch facts."""
 
@@ -106,13 +117,44 @@ class Planner:
     # School emails claimed or released earlier in this run: lets a dry run (and a plan
     # persisted before it is applied) see what the earlier batches would have written.
     email_claims: dict[str, str | None] = field(default_factory=dict)
+    # True when each page's batches are committed before the next page is finished: the
+    # database then answers for earlier pages, and the claims need not outlive a page (keeps
+    # memory bounded by the page, not the run).
+    claims_committed_per_page: bool = False
     batch_number: int = 0
+    transformer: Transformer | None = None
+
+    def _transformer(self) -> Transformer:
+        if self.transformer is None:
+            self.transformer = InlineTransformer(self.sponsor_ids, self.mapping_version)
+        return self.transformer
 
     def plan_page(self, conn: Connection, rows: list[dict[str, Any]]) -> Iterator[PlanBatch]:
+        """Plan one page start to finish (``prepare`` then ``finish``)."""
+        return self.finish(conn, self.prepare(conn, rows))
+
+    def prepare(self, conn: Connection, rows: list[dict[str, Any]]) -> PreparedPage:
+        """Read the page's sync state and hand the rows that need it to the transformer.
+
+        Rows are independent of one another, so a page may be prepared before the pages
+        ahead of it are applied: ``run._plan`` prepares page k+1 while page k is written.
+        """
         states = target.load_states(conn, (r["_key"] for r in rows))
-        planned: list[PlannedStudent | Rejection] = []
-        for row in rows:
-            planned.append(self._plan_row(row, states.get(row["_key"])))
+        screened = [self._screen(row, states.get(row["_key"])) for row in rows]
+        needed = [row for row, early in zip(rows, screened, strict=True) if early is None]
+        return PreparedPage(rows, states, screened, self._transformer().submit(needed))
+
+    def finish(self, conn: Connection, page: PreparedPage) -> Iterator[PlanBatch]:
+        """Classify the transformed rows, plan their children, cut the page into batches."""
+        if self.claims_committed_per_page:
+            self.email_claims.clear()
+        records = iter(page.transformed())
+        planned: list[PlannedStudent | Rejection] = [
+            early
+            if early is not None
+            else self._classify(row, page.states.get(row["_key"]), next(records))
+            for row, early in zip(page.rows, page.screened, strict=True)
+        ]
         self._plan_children(conn, [p for p in planned if isinstance(p, PlannedStudent)])
         planned = [
             rejected_email(p) if isinstance(p, PlannedStudent) and p.row_class == "reject" else p
@@ -129,7 +171,10 @@ class Planner:
                     batch.students.append(item)
             yield batch
 
-    def _plan_row(self, row: dict[str, Any], state: StateRow | None) -> PlannedStudent | Rejection:
+    def _screen(
+        self, row: dict[str, Any], state: StateRow | None
+    ) -> PlannedStudent | Rejection | None:
+        """What can be decided without transforming the row; None when it must be."""
         raw_id, ipk = display_id(row.get("id")), display_id(row.get("ipk")).strip()
         student_id = parse_student_id(row.get("id"))
         if isinstance(student_id, Rejection):
@@ -152,19 +197,23 @@ class Planner:
         ):
             # Same raw row, same rules: nothing to transform, nothing to write.
             return PlannedStudent("unchanged", student_id, row["_key"], digest, state=state)
-        record = transform(
-            row, known_sponsors=self.sponsor_ids, mapping_version=self.mapping_version
-        )
+        return None
+
+    def _classify(
+        self, row: dict[str, Any], state: StateRow | None, record: StudentRecord | Rejection
+    ) -> PlannedStudent | Rejection:
         if isinstance(record, Rejection):
             return record  # a broken row is broken whatever the mode
+        raw_id, ipk = display_id(row.get("id")), display_id(row.get("ipk")).strip()
         if not (record.deleted and not is_live(state)):
             rejected = gate(self.options.mode, state, raw_id, ipk)
             if rejected:
                 return rejected
+        digest = row.get("_digest")
         row_class = classify(record, state, force_update=self.options.force_update)
         planned = PlannedStudent(
             row_class,
-            student_id,
+            record.student_id,
             row["_key"],
             digest,
             record=record,

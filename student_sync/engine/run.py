@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -48,9 +48,10 @@ from student_sync.engine.options import (
     school_zone,
     validate,
 )
-from student_sync.engine.plan import Planner
+from student_sync.engine.plan import Planner, PreparedPage
 from student_sync.engine.report import MAX_DETAILED_REJECTIONS, RunSummary, write_report
 from student_sync.engine.setup import check_ready
+from student_sync.engine.workers import auto_workers, open_transformer
 
 Stage = Literal["all", "plan", "apply"]
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -298,7 +299,8 @@ def run_sync(
                     change_set = ChangeSet.create(change_set_root)
                     token = _state_token(sis)
                 batches = _plan(
-                    sis, legacy, options, version, sponsors, today, counters, rejections
+                    sis, legacy, options, version, sponsors, today, counters, rejections,
+                    applied_as_planned=writes,
                 )
                 # Planning fills the counters as batches are yielded: read them per batch.
                 on_batch = partial(_report_progress, progress, counters)
@@ -426,8 +428,13 @@ def _plan(
     today: date,
     counters: Counters,
     rejections: list[Rejection],
+    *,
+    applied_as_planned: bool,
 ) -> Iterator[PlanBatch]:
-    """Planned batches in student-id order; counters are filled as batches are yielded."""
+    """Planned batches in student-id order; counters are filled as batches are yielded.
+
+    ``applied_as_planned``: the caller commits each batch before asking for the next.
+    """
     with legacy.connect() as legacy_conn:
         source = extract.LegacySource.reflect(legacy_conn)
     if not options.dry_run:
@@ -446,22 +453,43 @@ def _plan(
         sponsor_ids=sponsors,
         today=today,
         duplicate_keys=duplicates,
+        claims_committed_per_page=applied_as_planned,
     )
     skip = _skip_in_database(sis, legacy, options, version, duplicates)
+    unchanged = 0
     if skip is not None:
         with legacy.connect() as legacy_conn:
             unchanged = legacy_conn.execute(source.count_unchanged(options, skip)).scalar_one()
         counters.add_unchanged(int(unchanged))
-    with _quiet_connection(legacy) as legacy_conn:  # held across yields: see below
-        pages = extract.iter_legacy_pages(legacy_conn, source, options, skip)
-        for page in pages:
-            with sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
-                planned = list(planner.plan_page(conn, page))
-            for batch in planned:
-                counters.add_plan(batch)
-                room = MAX_DETAILED_REJECTIONS - len(rejections)
-                rejections.extend(batch.rejections[: max(room, 0)])
-                yield batch
+    workers = (
+        options.workers
+        if options.workers is not None
+        else auto_workers(counters.total_legacy_records - int(unchanged))
+    )
+
+    def planned(page: PreparedPage) -> Iterator[PlanBatch]:
+        with sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
+            batches = list(planner.finish(conn, page))
+        for batch in batches:
+            counters.add_plan(batch)
+            room = MAX_DETAILED_REJECTIONS - len(rejections)
+            rejections.extend(batch.rejections[: max(room, 0)])
+            yield batch
+
+    with (
+        open_transformer(workers, sponsors, version) as planner.transformer,
+        _quiet_connection(legacy) as legacy_conn,  # held across yields: see below
+    ):
+        # One page ahead: page k+1 is read and handed to the transformer before page k is
+        # planned and written, so worker processes normalize while this one writes.
+        ahead: deque[PreparedPage] = deque()
+        for page in extract.iter_legacy_pages(legacy_conn, source, options, skip):
+            with sis.connect() as conn:
+                ahead.append(planner.prepare(conn, page))
+            if len(ahead) > 1:
+                yield from planned(ahead.popleft())
+        while ahead:
+            yield from planned(ahead.popleft())
     for batch in planner.vanished_batches(vanished):
         counters.add_plan(batch)
         yield batch

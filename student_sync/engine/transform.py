@@ -139,7 +139,7 @@ def transform(
         warnings.extend(parsed.warnings)
         return parsed.value
 
-    known = set(known_sponsors)
+    known = known_sponsors if isinstance(known_sponsors, frozenset | dict) else set(known_sponsors)
     codes = tuple(c for c in name.sponsor_codes if c in known)
     for code in name.sponsor_codes:
         if code not in known:

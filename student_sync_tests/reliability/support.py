@@ -392,7 +392,8 @@ def killed_run(url: str, workdir: Path, fault: str) -> int:
     """Run ``migrate`` with a kill fault; assert it died by SIGKILL where asked. Returns the pid."""
     import signal
 
-    proc = start_cli(*migrate_args(url, workdir), cwd=workdir, fault=fault)
+    # Two transform workers whatever the data size: a kill must take them down too.
+    proc = start_cli(*migrate_args(url, workdir, *KILLED_WITH), cwd=workdir, fault=fault)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == -signal.SIGKILL, (
         f"{fault}: expected SIGKILL, got exit {proc.returncode}\n{err[-3000:]}"
@@ -412,21 +413,47 @@ def externally_killed_run(url: str, workdir: Path, delay: float) -> int | None:
     """Start ``migrate`` and SIGKILL it from outside after ``delay`` seconds.
 
     Returns its pid, or None when the run had already finished (the delay was too long)."""
-    proc = start_cli(*migrate_args(url, workdir), cwd=workdir)
+    proc = start_cli(*migrate_args(url, workdir, *KILLED_WITH), cwd=workdir)
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        proc.communicate(timeout=60)  # EOF only once no worker holds the pipes any more
         return proc.pid
     out, err = proc.communicate()
     assert proc.returncode == 0, err
     return None
 
 
-def assert_whole_after_kill(url: str, pid: int, fault: str) -> tuple[str, str] | None:
-    """Right after a kill: lock free, state consistent; returns the killed run's ledger
-    (run_id, status), or None when it died before writing its ledger row."""
+KILLED_WITH = ("--workers", "2")
+
+
+def survivors(workdir: Path) -> list[int]:
+    """Live processes started for runs in ``workdir`` (their command line names it)."""
+    marker = str(workdir / "reports").encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def assert_whole_after_kill(
+    url: str, pid: int, fault: str, workdir: Path
+) -> tuple[str, str] | None:
+    """Right after a kill: no worker left, lock free, state consistent; returns the killed
+    run's ledger (run_id, status), or None when it died before writing its ledger row."""
+    deadline = time.monotonic() + 10
+    while survivors(workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not survivors(workdir), f"{fault}: worker processes outlived the killed run"
     assert lock_free(url), f"{fault}: the run lock outlived the killed process"
     problems = consistency_problems(url)
     assert not problems, f"{fault}: half-applied state after the kill: {problems[:5]}"
@@ -463,7 +490,7 @@ def kill_and_converge(
             fault = "kill@after:" + fault.partition("@")[2]
         else:
             pid = killed_run(url, workdir, fault)
-        found = assert_whole_after_kill(url, pid, fault)
+        found = assert_whole_after_kill(url, pid, fault, workdir)
         if found:
             killed[found[0]] = found[1]
     final = run_cli(*migrate_args(url, workdir), cwd=workdir)
