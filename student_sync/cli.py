@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N|auto",
         help="processes that normalize rows beside the one writing (0: none; default auto: "
-        "2 on a multi-core Linux machine when 20,000 or more rows need normalizing)",
+        "one per core beyond the first, at most 2, on Linux when 20,000 or more rows need "
+        "normalizing)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return parser

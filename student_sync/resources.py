@@ -100,7 +100,7 @@ class SyncSettings(dg.ConfigurableResource):
     workers: int | None = Field(
         default=None,
         description="Processes that normalize rows beside the writing one (--workers); "
-        "empty means automatic (2 on a multi-core Linux machine for 20,000+ rows).",
+        "empty means automatic (one per core beyond the first, at most 2, for 20,000+ rows).",
     )
 
     def change_set_root(self) -> Path:

@@ -31,7 +31,8 @@ SMALL_PAGES = {"batch_size": 40, "page_size": 100}
 def test_automatic_workers_only_for_big_runs_on_several_cores() -> None:
     assert auto_workers(AUTO_MIN_ROWS - 1, cpus=8) == 0
     assert auto_workers(AUTO_MIN_ROWS, cpus=1) == 0
-    assert auto_workers(AUTO_MIN_ROWS, cpus=2) == 2
+    assert auto_workers(AUTO_MIN_ROWS, cpus=2) == 1
+    assert auto_workers(AUTO_MIN_ROWS, cpus=3) == 2
     assert auto_workers(10 * AUTO_MIN_ROWS, cpus=16) == 2
 
 
@@ -113,3 +114,40 @@ def test_school_email_taken_on_an_earlier_page_is_still_refused(db_url: str, tmp
         assert result.counters.classes["create"] == 299
     again = run(db_url, tmp_path, now=NOW, workers=0, **SMALL_PAGES)
     assert again.counters.rejections == {"DUPLICATE_SCHOOL_EMAIL": 1}
+
+
+@pytest.fixture
+def two_postgres() -> Iterator[tuple[str, str]]:
+    for first in fresh_postgres_url():
+        for second in fresh_postgres_url():
+            init_db(first), init_db(second)
+            yield first, second
+
+
+@pytest.mark.postgres
+def test_staged_bulk_writes_equal_row_by_row_statements(two_postgres, monkeypatch, tmp_path):
+    """PostgreSQL batches of STAGE_MIN_ROWS or more rows are COPYed into staging tables and
+    merged in one statement per table; smaller ones use pipelined statements. Both paths
+    must write the same rows: creates, a day of edits (renames, contacts removed, sponsors
+    ended and opened, deletions), then a forced rewrite."""
+    from student_sync.engine import apply
+
+    staged, row_wise = two_postgres
+    rows = list(demo.generate_legacy_rows(900, 13, today=TODAY))
+    for url in two_postgres:
+        _load(url, rows)
+
+    def step(**options) -> None:
+        counters = []
+        for url, threshold in ((staged, 1), (row_wise, 10**9)):
+            monkeypatch.setattr(apply, "STAGE_MIN_ROWS", threshold)
+            result = run(url, tmp_path, now=NOW, workers=0, batch_size=300, **options)
+            counters.append(result.counters.as_dict())
+        assert counters[0] == counters[1]
+        assert content(staged) == content(row_wise)
+
+    step()
+    for url in two_postgres:
+        _edit(url)
+    step()
+    step(force_update=True)

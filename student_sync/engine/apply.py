@@ -10,6 +10,7 @@ or nothing.
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -69,7 +70,7 @@ def upsert(
         return
     columns = list(rows[0])
     changed = [c for c in columns if c not in keys and c not in keep_on_update]
-    if conn.dialect.name == "postgresql":
+    if _staged(conn, rows):
         stage = _stage(conn, table, rows)
         stmt = postgresql.insert(table).from_select(
             columns, select(*(stage.c[c] for c in columns))
@@ -80,7 +81,7 @@ def upsert(
             )
         )
         return
-    stmt = sqlite.insert(table)
+    stmt = (postgresql.insert if _is_postgres(conn) else sqlite.insert)(table)
     set_ = {c: stmt.excluded[c] for c in changed}
     execute_many(conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), rows)
 
@@ -94,7 +95,7 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
     if not rows:
         return
     columns = [c for c in rows[0] if c != "id"]
-    if conn.dialect.name == "postgresql":
+    if _staged(conn, rows):
         stage = _stage(conn, table, rows)
         conn.execute(
             update(table)
@@ -108,6 +109,15 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
         .values({c: bindparam(f"b_{c}") for c in columns})
     )
     conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} | {"b_id": r["id"]} for r in rows])
+
+
+# Below this many rows a statement per row, pipelined, beats creating and filling a staging
+# table (measured: batch size 100 ran 30% slower staged; 5,000 ran 2-4x faster staged).
+STAGE_MIN_ROWS = 500
+
+
+def _staged(conn: Connection, rows: Sequence[Any]) -> bool:
+    return _is_postgres(conn) and len(rows) >= STAGE_MIN_ROWS
 
 
 def _stage(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> TableClause:
@@ -180,11 +190,31 @@ def _insert_returning_ids(
     return [by_key[r[key]] for r in rows]
 
 
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def new_uuids(n: int, *, as_text: bool) -> list[uuid.UUID] | list[str]:
+    """``n`` random (version 4) UUIDs; as text from one ``os.urandom`` call for COPY, where
+    ``uuid.uuid4()`` per row was 5% of an initial load."""
+    if not as_text:
+        return [uuid.uuid4() for _ in range(n)]
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    text = raw.hex()
+    return [
+        f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-"
+        f"{text[i + 16 : i + 20]}-{text[i + 20 : i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
+
+
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows whose generated ids nobody needs back: COPY on PostgreSQL."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
+    if _staged(conn, rows):
         _copy(conn, None, table.name, list(rows[0]), (tuple(r.values()) for r in rows))
     else:
         execute_many(conn, insert(table), rows)
@@ -267,19 +297,22 @@ def apply_batch(
     states: list[dict[str, Any]] = []
 
     # ---- creates: person -> profile -> contact -> sponsorships
+    new_people = [p for p in creates if p.record]
     person_ids = _insert_returning_ids(
         conn,
         schema.person,
         [
             {
                 **p.record.person,
-                "unique_id": uuid.uuid4(),
+                "unique_id": unique_id,
                 "created_at": now,
                 "updated_at": now,
                 "is_deleted": False,
                 "deleted_at": None,
             }
-            for p in creates
+            for p, unique_id in zip(
+                new_people, new_uuids(len(new_people), as_text=_is_postgres(conn)), strict=True
+            )
             if p.record
         ],
         key="unique_id",

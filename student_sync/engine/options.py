@@ -63,8 +63,8 @@ class SyncOptions:
     allow_mass_delete: bool = False
     timezone: str = DEFAULT_TIMEZONE
     page_size: int = 10_000
-    # Worker processes for transform; None = automatic (two on a multi-core machine when
-    # at least ``workers.AUTO_MIN_ROWS`` rows need normalizing, else none).
+    # Worker processes for transform; None = automatic (``workers.auto_workers``: one per
+    # core beyond the first, at most two, when 20,000+ rows need normalizing; else none).
     workers: int | None = None
     # Echo of what the user asked for, for the report (e.g. "yesterday").
     modified_since_text: str | None = None

@@ -51,7 +51,7 @@ from student_sync.engine.options import (
 from student_sync.engine.plan import Planner, PreparedPage
 from student_sync.engine.report import MAX_DETAILED_REJECTIONS, RunSummary, write_report
 from student_sync.engine.setup import check_ready
-from student_sync.engine.workers import auto_workers, open_transformer
+from student_sync.engine.workers import auto_workers, open_transformer, prefetched
 
 Stage = Literal["all", "plan", "apply"]
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -476,14 +476,20 @@ def _plan(
             rejections.extend(batch.rejections[: max(room, 0)])
             yield batch
 
+    def read_pages() -> Iterator[list[dict[str, Any]]]:
+        with _quiet_connection(legacy) as legacy_conn:  # held across pages: see below
+            yield from extract.iter_legacy_pages(legacy_conn, source, options, skip)
+
     with (
         open_transformer(workers, sponsors, version) as planner.transformer,
-        _quiet_connection(legacy) as legacy_conn,  # held across yields: see below
+        prefetched(read_pages, name="student-sync-read") as pages,
     ):
-        # One page ahead: page k+1 is read and handed to the transformer before page k is
-        # planned and written, so worker processes normalize while this one writes.
+        # Pages ahead: a thread reads page k+2 while page k+1, read and handed to the
+        # transformer, waits for page k to be planned and written; worker processes
+        # normalize meanwhile. Rows are independent: no page depends on an earlier one's
+        # writes but through the email claims, which ``Planner.finish`` keeps in order.
         ahead: deque[PreparedPage] = deque()
-        for page in extract.iter_legacy_pages(legacy_conn, source, options, skip):
+        for page in pages:
             with sis.connect() as conn:
                 ahead.append(planner.prepare(conn, page))
             if len(ahead) > 1:

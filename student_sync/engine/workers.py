@@ -1,24 +1,28 @@
-"""Where ``transform`` runs: in this process, or in worker processes beside it.
+"""What runs beside the writer: ``transform`` in worker processes, the legacy read in a thread.
 
 Transform is pure Python and the largest cost of a run that writes many rows. Rows are
 independent, so a pool of worker processes can normalize page k+1 while this process plans
 and writes page k (see ``run._plan``). Results come back in row order; a run's output is the
-same whichever transformer it uses.
+same whichever transformer it uses. Reading a legacy page is mostly waiting for the database,
+so a thread fetches the next page meanwhile (``Prefetch``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import gc
 import multiprocessing
 import os
+import queue
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from student_sync.engine.model import Rejection, StudentRecord
 from student_sync.engine.schema import LEGACY_COLUMNS
@@ -44,13 +48,16 @@ class Transformer(Protocol):
 
 def auto_workers(rows_to_transform: int, cpus: int | None = None) -> int:
     """Worker processes when ``--workers`` is not given: none for small runs, a single
-    core, or outside Linux (where children would have to be spawned, see PoolTransformer)."""
+    core, or outside Linux (where children would have to be spawned, see PoolTransformer);
+    else one per core beyond the first, at most two."""
     if sys.platform != "linux":
         return 0
     cpus = cpus if cpus is not None else len(os.sched_getaffinity(0))
     if cpus < 2 or rows_to_transform < AUTO_MIN_ROWS:
         return 0
-    return min(MAX_AUTO_WORKERS, cpus)
+    # One core stays with this process (planning, writing) and the database server; beyond
+    # two workers this process is the bottleneck.
+    return max(1, min(MAX_AUTO_WORKERS, cpus - 1))
 
 
 class InlineTransformer:
@@ -179,3 +186,81 @@ def open_transformer(
         yield transformer
     finally:
         transformer.close()
+
+
+T = TypeVar("T")
+
+
+class Prefetch(Generic[T]):
+    """Iterates ``produce()`` in a background thread, up to ``depth`` items ahead.
+
+    The producer's exceptions are raised here, in the consumer, at the item they replaced.
+    ``close`` stops the producer and waits for it, so whatever ``produce`` opened (a
+    database connection) is closed by the time ``close`` returns.
+    """
+
+    _ITEM, _END, _ERROR = range(3)
+
+    def __init__(self, produce: Callable[[], Iterator[T]], *, depth: int = 1, name: str) -> None:
+        self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, args=(produce,), name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, kind: int, value: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, produce: Callable[[], Iterator[T]]) -> None:
+        try:
+            items = produce()
+            try:
+                for item in items:
+                    if not self._put(self._ITEM, item):
+                        return
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+            self._put(self._END, None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who raises it
+            self._put(self._ERROR, exc)
+
+    def __iter__(self) -> Prefetch[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == self._ITEM:
+            return value
+        self._done = True
+        self._thread.join()
+        if kind == self._ERROR:
+            raise value
+        raise StopIteration
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.1)
+        self._thread.join()
+
+
+@contextmanager
+def prefetched(
+    produce: Callable[[], Iterator[T]], *, depth: int = 1, name: str
+) -> Iterator[Prefetch[T]]:
+    items = Prefetch(produce, depth=depth, name=name)
+    try:
+        yield items
+    finally:
+        items.close()
