@@ -129,6 +129,7 @@ class Harness:
         }
         entry.update({k: v for k, v in result.items() if k not in ("self_maxrss_mb",)})
         entry["self_maxrss_mb"] = result.get("self_maxrss_mb")
+        entry["workers_maxrss_mb"] = result.get("workers_maxrss_mb")
         for target in result.get("unmeasured") or ():
             if target not in self.unmeasured:
                 self.unmeasured.add(target)

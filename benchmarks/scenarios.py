@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
@@ -101,16 +102,36 @@ def _run_engine(spec: Spec) -> tuple[Any, float]:
     return result, perf_counter() - t0
 
 
+@contextmanager
+def _recording_workers() -> Iterator[list[int]]:
+    """The number of transform worker processes the engine chose (``--workers`` auto)."""
+    from student_sync.engine import run
+
+    chosen: list[int] = []
+    original = run.open_transformer
+
+    def recording(workers: int, *args: Any, **kwargs: Any) -> Any:
+        chosen.append(workers)
+        return original(workers, *args, **kwargs)
+
+    run.open_transformer = recording
+    try:
+        yield chosen
+    finally:
+        run.open_transformer = original
+
+
 def sync(spec: Spec) -> Result:
     """One full engine run (initial, no-change, 1% changed or force-update), phases timed."""
     from benchmarks.phases import PhaseTimer
 
     timer = PhaseTimer()
-    with timer.installed():
+    with timer.installed(), _recording_workers() as workers:
         result, seconds = _run_engine(spec)
     counters = result.counters
     return {
         "seconds": seconds,
+        "workers": max(workers, default=0),
         "rows": counters.records_processed,
         "phases": timer.split(seconds),
         "phase_calls": dict(timer.calls),
