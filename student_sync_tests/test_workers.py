@@ -151,3 +151,16 @@ def test_staged_bulk_writes_equal_row_by_row_statements(two_postgres, monkeypatc
         _edit(url)
     step()
     step(force_update=True)
+
+
+def test_bulk_uuids_are_distinct_version_4_values() -> None:
+    import uuid
+
+    from student_sync.engine.apply import new_uuids
+
+    texts = new_uuids(2_000, as_text=True)
+    parsed = [uuid.UUID(t) for t in texts]
+    assert len(set(parsed)) == 2_000
+    assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert [str(u) for u in parsed] == texts  # canonical text, as PostgreSQL prints it
+    assert all(isinstance(u, uuid.UUID) for u in new_uuids(3, as_text=False))

@@ -209,13 +209,6 @@ class LegacySource:
         state = schema.sync_state
         return self.table.outerjoin(state, state.c.legacy_key == self.key_expr)
 
-    def count_unchanged(self, options: SyncOptions, skip: SkipUnchanged) -> Select:
-        return (
-            select(func.count())
-            .select_from(self._joined(skip))
-            .where(self.where(options), self.unchanged_clause(skip))
-        )
-
     def page_query(
         self,
         options: SyncOptions,

@@ -456,15 +456,10 @@ def _plan(
         claims_committed_per_page=applied_as_planned,
     )
     skip = _skip_in_database(sis, legacy, options, version, duplicates)
-    unchanged = 0
-    if skip is not None:
-        with legacy.connect() as legacy_conn:
-            unchanged = legacy_conn.execute(source.count_unchanged(options, skip)).scalar_one()
-        counters.add_unchanged(int(unchanged))
     workers = (
         options.workers
         if options.workers is not None
-        else auto_workers(counters.total_legacy_records - int(unchanged))
+        else auto_workers(counters.total_legacy_records)
     )
 
     def planned(page: PreparedPage) -> Iterator[PlanBatch]:
@@ -489,13 +484,19 @@ def _plan(
         # normalize meanwhile. Rows are independent: no page depends on an earlier one's
         # writes but through the email claims, which ``Planner.finish`` keeps in order.
         ahead: deque[PreparedPage] = deque()
+        read = 0
         for page in pages:
+            read += len(page)
             with sis.connect() as conn:
                 ahead.append(planner.prepare(conn, page))
             if len(ahead) > 1:
                 yield from planned(ahead.popleft())
         while ahead:
             yield from planned(ahead.popleft())
+    if skip is not None:
+        # A full scan reads every row of the slice but those ``skip`` left in the database:
+        # the rest of the count is theirs (no second pass over the table to count them).
+        counters.add_unchanged(max(counters.total_legacy_records - read, 0))
     for batch in planner.vanished_batches(vanished):
         counters.add_plan(batch)
         yield batch
