@@ -146,23 +146,22 @@ class PoolTransformer:
             initializer=_init_worker,
             initargs=(frozenset(known_sponsors), mapping_version, os.getpid()),
         )
-        self._started = False
+        # Start the children now, while this process is small and holds no page of rows:
+        # a forked child's RSS counts every page it shares with its parent.
+        gc.freeze()  # objects alive now stay out of the children's collections
+        try:
+            self._pool.submit(int).result()
+        finally:
+            gc.unfreeze()
 
     def submit(self, rows: Sequence[Mapping[str, Any]]) -> Pending:
         values = [tuple(r.get(c) for c in LEGACY_COLUMNS) for r in rows]
         size = max(_MIN_CHUNK, -(-len(values) // (2 * self.workers)))
-        futures = [self._submit(values[i : i + size]) for i in range(0, len(values), size)]
+        futures = [
+            self._pool.submit(_transform_chunk, values[i : i + size])
+            for i in range(0, len(values), size)
+        ]
         return functools.partial(collect, futures)
-
-    def _submit(self, chunk: list[tuple[Any, ...]]) -> Future[Transformed]:
-        if self._started:
-            return self._pool.submit(_transform_chunk, chunk)
-        gc.freeze()  # the first submit starts the children
-        try:
-            return self._pool.submit(_transform_chunk, chunk)
-        finally:
-            gc.unfreeze()
-            self._started = True
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
