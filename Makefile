@@ -54,7 +54,7 @@ BENCH_INSTALL := $(BIN)/python -m pip install -q --require-hashes --no-deps -r r
 bench: install
 	$(BENCH_INSTALL)
 	$(BIN)/python -m benchmarks.run --sizes 50000 --batch-sizes 5000 20000 --dlt on
-	$(BIN)/python -m benchmarks.run --sizes 1000000 --batch-sizes 5000 --dlt on --merge
+	$(BIN)/python -m benchmarks.run --sizes 1000000 --batch-sizes 5000 --dlt on --merge --profile-sizes
 
 ## A 10,000-student run of the same harness (results-quick.md / .json).
 bench-quick: install

@@ -92,7 +92,7 @@ def _parts(text: str) -> tuple[int, int, int, re.Match[str] | None]:
     raise _BadDate("unrecognized format")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _parse(text: str) -> datetime:
     year, month, day, match = _parts(text)
     if not MIN_YEAR <= year <= MAX_YEAR:

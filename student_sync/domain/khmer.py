@@ -25,7 +25,7 @@ def _candidate(raw: object, field: str) -> tuple[str | None, bool, tuple[DomainW
     return _classify(text, field)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _classify(text: str, field: str) -> tuple[str | None, bool, tuple[DomainWarning, ...]]:
     """Classify non-null text: Unicode (kept), junk or Latin (None), or Limon (converted)."""
     if contains_khmer(text):

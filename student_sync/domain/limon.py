@@ -192,7 +192,7 @@ def limon_to_unicode(text: str) -> str:
     return _convert(text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _convert(text: str) -> str:
     """The conversion proper (cached: legacy tables repeat names and syllables)."""
     out: list[str | _Cluster] = []
