@@ -217,3 +217,38 @@ def test_passwords_never_reach_dagster_events(pg_url: str, tmp_path: Path,
     assert logs and not any(secret in line for line in logs)
     report = Path(materialization_metadata(result, "sync_report")["path"]).read_text()
     assert secret not in report and "***" in report
+
+
+def test_a_range_with_transform_workers_matches_the_engine(
+        harness: Harness, twin_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SyncSettings(workers=2): the pool is forked inside the Dagster step; same end state."""
+    import dataclasses
+
+    from student_sync.engine import run
+
+    opened: list[int] = []
+    original = run.open_transformer
+
+    def recording(workers: int, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        opened.append(workers)
+        return original(workers, *args, **kwargs)
+
+    monkeypatch.setattr(run, "open_transformer", recording)
+    from student_sync.resources import SyncSettings
+
+    settings = SyncSettings(change_set_dir=harness.settings.change_set_dir,
+                            reports_dir=harness.settings.reports_dir, workers=2)
+    h = dataclasses.replace(harness, settings=settings)
+    seed(h.url, twin_url, rows=sample_rows(h.days))
+    h.register("0-999", "1000-1999")
+    start = cell_key("0-999", h.days.before.isoformat())
+    end = cell_key("1000-1999", h.days.last.isoformat())
+
+    result = h.materialize(start=str(start), end=str(end))
+    assert result.success
+    cells = sorted(str(cell_key(r, d.isoformat())) for r in ("0-999", "1000-1999")
+                   for d in (h.days.before, h.days.last))
+    assert opened == [2]  # the Dagster plan step used the pool
+    engine = engine_run(twin_url, h.tmp, cells, h, workers=0)
+    assert_same_counts(result, engine)
+    assert table_state(h.url) == table_state(twin_url)
