@@ -70,7 +70,7 @@ def upsert(
         return
     columns = list(rows[0])
     changed = [c for c in columns if c not in keys and c not in keep_on_update]
-    if _staged(conn, rows):
+    if _bulk(conn, rows):
         stage = _stage(conn, table, rows)
         stmt = postgresql.insert(table).from_select(
             columns, select(*(stage.c[c] for c in columns))
@@ -95,7 +95,7 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
     if not rows:
         return
     columns = [c for c in rows[0] if c != "id"]
-    if _staged(conn, rows):
+    if _bulk(conn, rows):
         stage = _stage(conn, table, rows)
         conn.execute(
             update(table)
@@ -116,7 +116,8 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
 STAGE_MIN_ROWS = 500
 
 
-def _staged(conn: Connection, rows: Sequence[Any]) -> bool:
+def _bulk(conn: Connection, rows: Sequence[Any]) -> bool:
+    """Whether these rows take the COPY path (PostgreSQL, STAGE_MIN_ROWS rows or more)."""
     return _is_postgres(conn) and len(rows) >= STAGE_MIN_ROWS
 
 
@@ -129,17 +130,18 @@ def _stage(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Ta
     columns = list(rows[0])
     name = f"student_sync_stage_{next(_stage_numbers)}"
     create = pgsql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA")
-    _copy(
-        conn,
-        create.format(
-            pgsql.Identifier(name),
-            pgsql.SQL(", ").join(map(pgsql.Identifier, columns)),
-            pgsql.Identifier(table.name),
-        ),
-        name,
-        columns,
-        (tuple(r.values()) for r in rows),
-    )
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(
+            create.format(
+                pgsql.Identifier(name),
+                pgsql.SQL(", ").join(map(pgsql.Identifier, columns)),
+                pgsql.Identifier(table.name),
+            )
+        )
+    finally:
+        cursor.close()
+    _copy(conn, name, columns, (tuple(r.values()) for r in rows))
     return sql_table(name, *(sql_column(c) for c in columns))
 
 
@@ -148,19 +150,16 @@ _stage_numbers = itertools.count(1)
 
 def _copy(
     conn: Connection,
-    prelude: pgsql.Composable | None,
     table_name: str,
     columns: Sequence[str],
     values: Iterable[tuple[Any, ...]],
 ) -> None:
-    """COPY tuples into ``table_name`` (PostgreSQL), after an optional statement."""
+    """COPY tuples into ``table_name`` (PostgreSQL)."""
     statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
         pgsql.Identifier(table_name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
     )
     cursor = conn.connection.driver_connection.cursor()
     try:
-        if prelude is not None:
-            cursor.execute(prelude)
         with cursor.copy(statement) as copy:
             for row in values:
                 copy.write_row(row)
@@ -211,11 +210,11 @@ def new_uuids(n: int, *, as_text: bool) -> list[uuid.UUID] | list[str]:
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows whose generated ids nobody needs back: COPY on PostgreSQL."""
+    """Insert rows whose generated ids nobody needs back (COPY for a bulk batch)."""
     if not rows:
         return
-    if _staged(conn, rows):
-        _copy(conn, None, table.name, list(rows[0]), (tuple(r.values()) for r in rows))
+    if _bulk(conn, rows):
+        _copy(conn, table.name, list(rows[0]), (tuple(r.values()) for r in rows))
     else:
         execute_many(conn, insert(table), rows)
 
@@ -235,7 +234,6 @@ def _copy_with_sequence_ids(
     ).scalar_one()
     _copy(
         conn,
-        None,
         table.name,
         ["id", *rows[0]],
         ((row_id, *row.values()) for row_id, row in zip(ids, rows, strict=True)),
@@ -313,7 +311,6 @@ def apply_batch(
             for p, unique_id in zip(
                 new_people, new_uuids(len(new_people), as_text=_is_postgres(conn)), strict=True
             )
-            if p.record
         ],
         key="unique_id",
     )

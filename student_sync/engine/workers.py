@@ -31,16 +31,14 @@ from student_sync.engine.transform import transform
 Transformed = list[StudentRecord | Rejection]
 Pending = Callable[[], Transformed]
 
-# Below this many rows to normalize, starting worker processes (~0.3 s of imports each) costs
-# more than it saves.
+# Below this many rows to normalize, a second process (its start, and every row pickled to it
+# and back) is not worth it: a run of that size takes a few seconds in one process.
 AUTO_MIN_ROWS = 20_000
 MAX_AUTO_WORKERS = 2
 _MIN_CHUNK = 500
 
 
 class Transformer(Protocol):
-    workers: int
-
     def submit(self, rows: Sequence[Mapping[str, Any]]) -> Pending: ...
 
     def close(self) -> None: ...
@@ -62,8 +60,6 @@ def auto_workers(rows_to_transform: int, cpus: int | None = None) -> int:
 
 class InlineTransformer:
     """Transforms in the calling process (small runs, one core, tests)."""
-
-    workers = 0
 
     def __init__(self, known_sponsors: Mapping[str, int], mapping_version: str) -> None:
         self._known = frozenset(known_sponsors)
