@@ -52,6 +52,20 @@ PHASE_ORDER: tuple[str, ...] = (
 )
 
 
+Undo = list[tuple[Any, str, Any]]  # (holder, attribute, original value), to restore in reverse
+
+
+def rebind_aliases(original: Any, replacement: Any, undo: Undo) -> None:
+    """Point every ``student_sync`` module attribute holding ``original`` at ``replacement``
+    (``from x import f`` copies a function into the importing module)."""
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("student_sync") and module is not None:
+            for attr, value in list(vars(module).items()):
+                if value is original:
+                    undo.append((module, attr, original))
+                    setattr(module, attr, replacement)
+
+
 class PhaseTimer:
     """Exclusive time per phase, per thread stack."""
 
@@ -132,7 +146,7 @@ class PhaseTimer:
     @contextmanager
     def installed(self) -> Iterator[PhaseTimer]:
         """Patch every target (and every module-level alias of it); restore on exit."""
-        undo: list[tuple[Any, str, Any]] = []
+        undo: Undo = []
         for phase, module_name, attr in PHASE_TARGETS:
             try:
                 module = importlib.import_module(module_name)
@@ -145,18 +159,10 @@ class PhaseTimer:
                 self.unmeasured.append(f"{module_name}.{attr}")
                 continue
             wrapped = self._wrap(original, phase)
-            holders = [owner]
+            undo.append((owner, name, original))
+            setattr(owner, name, wrapped)
             if not path:  # module-level function: also rebind `from x import f` aliases
-                holders += [
-                    m
-                    for n, m in list(sys.modules.items())
-                    if n.startswith("student_sync")
-                    and m is not module
-                    and getattr(m, name, None) is original
-                ]
-            for holder in holders:
-                undo.append((holder, name, original))
-                setattr(holder, name, wrapped)
+                rebind_aliases(original, wrapped, undo)
         try:
             yield self
         finally:

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from time import perf_counter
 from typing import Any
 
+from benchmarks.phases import Undo, rebind_aliases
+
 # Self time is grouped into areas by the file it was spent in (first match wins).
 AREAS: tuple[tuple[str, str], ...] = (
     ("/psycopg/", "psycopg (driver + waiting on PostgreSQL)"),
@@ -167,18 +169,12 @@ def count_domain_calls() -> Iterator[DomainCalls]:
     import student_sync.domain as domain
 
     counter = DomainCalls()
-    undo: list[tuple[Any, str, Any]] = []
+    undo: Undo = []
     for name in getattr(domain, "__all__", ()):
         original = getattr(domain, name, None)
         if not callable(original) or isinstance(original, type):
             continue
-        wrapped = counter.wrap(name, original)
-        for mod_name, module in list(sys.modules.items()):
-            if mod_name.startswith("student_sync") and module is not None:
-                for attr, value in list(vars(module).items()):
-                    if value is original:
-                        undo.append((module, attr, original))
-                        setattr(module, attr, wrapped)
+        rebind_aliases(original, counter.wrap(name, original), undo)
     try:
         yield counter
     finally:

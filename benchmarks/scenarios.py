@@ -364,6 +364,10 @@ def row_by_row(spec: Spec) -> Result:
                 stats["round_trips"] += 1
                 return cur.execute(statement, params)
 
+            def open_sponsorship(code: str, profile_id: int) -> None:
+                row = (sponsors[code], profile_id, "FULL", today, "opened by the old tool")
+                q(sponsor_ins, (*row, now, now, False))
+
             for row in rows:
                 t1 = perf_counter()
                 rec = transform(row, known_sponsors=sponsors, mapping_version=version)
@@ -406,19 +410,7 @@ def row_by_row(spec: Spec) -> Result:
                                 ),
                             )
                         for code in rec.sponsor_codes:
-                            q(
-                                sponsor_ins,
-                                (
-                                    sponsors[code],
-                                    prof,
-                                    "FULL",
-                                    today,
-                                    "opened by the old tool",
-                                    now,
-                                    now,
-                                    False,
-                                ),
-                            )
+                            open_sponsorship(code, prof)
                         stats["created"] += 1
                     else:
                         prof, pid = found
@@ -430,19 +422,7 @@ def row_by_row(spec: Spec) -> Result:
                                 q(contact_ins, (pid, *values, True, now, now, False))
                         for code in rec.sponsor_codes:
                             if q(sponsor_upd, (now, prof, sponsors[code])).rowcount == 0:
-                                q(
-                                    sponsor_ins,
-                                    (
-                                        sponsors[code],
-                                        prof,
-                                        "FULL",
-                                        today,
-                                        "opened by the old tool",
-                                        now,
-                                        now,
-                                        False,
-                                    ),
-                                )
+                                open_sponsorship(code, prof)
                         stats["updated"] += 1
                     conn.commit()
                 except psycopg.IntegrityError:  # e.g. a school email already taken
