@@ -89,17 +89,24 @@ def test_one_cell_matches_the_engine_and_rematerializing_is_a_no_op(
     assert table_state(h.url) == table_state(twin_url)
 
 
-def test_a_range_of_cells_runs_in_one_run(harness: Harness, twin_url: str) -> None:
-    h = harness
+def materialize_two_ranges_two_days(
+        h: Harness, twin_url: str) -> tuple[dg.ExecuteInProcessResult, set[str]]:
+    """Seed both databases, then materialize the range of cells (0-999, day before) to
+    (1000-1999, last day) in one run; returns the run and the four cells it covers."""
     seed(h.url, twin_url, rows=sample_rows(h.days))
     h.register("0-999", "1000-1999")
     start = cell_key("0-999", h.days.before.isoformat())
     end = cell_key("1000-1999", h.days.last.isoformat())
-
     result = h.materialize(start=str(start), end=str(end))
     assert result.success
     cells = {str(cell_key(r, d.isoformat())) for r in ("0-999", "1000-1999")
              for d in (h.days.before, h.days.last)}
+    return result, cells
+
+
+def test_a_range_of_cells_runs_in_one_run(harness: Harness, twin_url: str) -> None:
+    h = harness
+    result, cells = materialize_two_ranges_two_days(h, twin_url)
     assert all(materialized_partitions(result, a) == cells for a in ASSET_NAMES)
     assert materialization_metadata(result, "student_change_set")["cells"] == 4
     engine = engine_run(twin_url, h.tmp, sorted(cells), h)
@@ -239,16 +246,8 @@ def test_a_range_with_transform_workers_matches_the_engine(
     settings = SyncSettings(change_set_dir=harness.settings.change_set_dir,
                             reports_dir=harness.settings.reports_dir, workers=2)
     h = dataclasses.replace(harness, settings=settings)
-    seed(h.url, twin_url, rows=sample_rows(h.days))
-    h.register("0-999", "1000-1999")
-    start = cell_key("0-999", h.days.before.isoformat())
-    end = cell_key("1000-1999", h.days.last.isoformat())
-
-    result = h.materialize(start=str(start), end=str(end))
-    assert result.success
-    cells = sorted(str(cell_key(r, d.isoformat())) for r in ("0-999", "1000-1999")
-                   for d in (h.days.before, h.days.last))
+    result, cells = materialize_two_ranges_two_days(h, twin_url)
     assert opened == [2]  # the Dagster plan step used the pool
-    engine = engine_run(twin_url, h.tmp, cells, h, workers=0)
+    engine = engine_run(twin_url, h.tmp, sorted(cells), h, workers=0)
     assert_same_counts(result, engine)
     assert table_state(h.url) == table_state(twin_url)

@@ -183,20 +183,25 @@ def test_init_upgrades_without_losing_rows(db_url: str, tmp_path, capsys, versio
     assert main(["init", "--database-url", db_url]) == 0  # idempotent at head
 
 
+def _sync_schema_diffs(conn: Any) -> list[Any]:
+    """Alembic's autogenerate diff between the database's sync tables and schema.py."""
+    names = {t.name for t in schema.SYNC_TABLES}
+    context = MigrationContext.configure(
+        conn,
+        opts={
+            "include_object": lambda obj, name, type_, *_: (
+                name in names if type_ == "table" else obj.table.name in names
+            ),
+            "compare_type": True,
+        },
+    )
+    return compare_metadata(context, schema.sync_metadata)
+
+
 def test_head_matches_schema_py_exactly(db_url: str) -> None:
     init_db(db_url)
-    names = {t.name for t in schema.SYNC_TABLES}
     with _engine(db_url).connect() as conn:
-        context = MigrationContext.configure(
-            conn,
-            opts={
-                "include_object": lambda obj, name, type_, *_: (
-                    name in names if type_ == "table" else obj.table.name in names
-                ),
-                "compare_type": True,
-            },
-        )
-        diffs = compare_metadata(context, schema.sync_metadata)
+        diffs = _sync_schema_diffs(conn)
     assert diffs == []
     assert int(head_revision()) == schema.SYNC_SCHEMA_VERSION
 
@@ -267,19 +272,9 @@ def test_existing_django_table_is_never_altered(db_url: str, capsys) -> None:
 def test_revision_0001_is_the_pre_alembic_schema(sqlite_url: str) -> None:
     """0001 differs from today's schema.py by exactly what 0002 adds."""
     engine = _engine(sqlite_url)
-    names = {t.name for t in schema.SYNC_TABLES}
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")
-        context = MigrationContext.configure(
-            conn,
-            opts={
-                "include_object": lambda obj, name, type_, *_: (
-                    name in names if type_ == "table" else obj.table.name in names
-                ),
-                "compare_type": True,
-            },
-        )
-        diffs = compare_metadata(context, schema.sync_metadata)
+        diffs = _sync_schema_diffs(conn)
     engine.dispose()
     summary = sorted(
         (d[0], d[3].name) if d[0] == "add_column" else (d[0], d[1].name) for d in diffs
