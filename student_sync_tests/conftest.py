@@ -78,3 +78,13 @@ def db_url(request, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'sis.sqlite'}"
     else:
         yield from fresh_postgres_url()
+
+
+@pytest.fixture(params=["contact", "emergencycontact"])
+def django_sis_url(request) -> Iterator[str]:
+    """A fresh PostgreSQL database built by Django's own `migrate` (each contact schema)."""
+    from student_sync_tests.djangosis import build_django_sis
+
+    for url in fresh_postgres_url():
+        build_django_sis(url, request.param)
+        yield url
