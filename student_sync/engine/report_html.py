@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_LISTED_ROWS = 200  # rejections (and conflicts) listed one per row; the charts count all
 TREND_RUNS = 30
+SUCCESS_AXIS_FLOOR = 80.0  # the success chart starts here while every run is above it
 WIDE_WIDTH, SMALL_WIDTH = 940, 460  # the page's content width, and half of it (SVG units = px)
 
 LEVEL_COLORS = {
@@ -256,6 +257,7 @@ def line_chart_svg(
     *,
     title: str,
     y_max: float | None = None,
+    y_min: float = 0.0,
     unit: str = "",
     thresholds: Sequence[tuple[float, str]] = (),
     highlight: int | None = None,
@@ -264,7 +266,8 @@ def line_chart_svg(
     height: int = 210,
 ) -> str:
     """Lines over runs (gaps where a value is None); dashed threshold lines; the point at
-    index ``highlight`` (the report's own run) drawn larger. ``x_labels`` name the points (in
+    index ``highlight`` (the report's own run) drawn larger; the y axis runs from ``y_min``
+    to ``y_max`` (default: a round number above the largest value). ``x_labels`` name the points (in
     their tooltips); ``tick_labels``, shorter, go under the axis (default: ``x_labels``)."""
     left, right, top, bottom = 46, 14, 12, 44 if len(series) > 1 else 28
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -276,7 +279,7 @@ def line_chart_svg(
         return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
 
     def py(v: float) -> float:
-        return top + plot_h * (1 - min(max(v, 0), ceiling) / ceiling)
+        return top + plot_h * (1 - (min(max(v, y_min), ceiling) - y_min) / (ceiling - y_min))
 
     out = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -284,13 +287,15 @@ def line_chart_svg(
         f"<title>{esc(title)}</title>"
     ]
     for k in range(5):
-        v = ceiling * k / 4
+        v = y_min + (ceiling - y_min) * k / 4
         out.append(
             f'<line x1="{left}" y1="{py(v):.1f}" x2="{width - right}" y2="{py(v):.1f}" '
             f'class="grid"/><text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end" '
             f'class="tick">{_short(v)}{esc(unit)}</text>'
         )
     for level, color in thresholds:
+        if not y_min <= level <= ceiling:
+            continue
         out.append(
             f'<line x1="{left}" y1="{py(level):.1f}" x2="{width - right}" y2="{py(level):.1f}" '
             f'stroke="{color}" stroke-dasharray="4 3" stroke-width="1"/>'
@@ -535,6 +540,8 @@ def _trends_section(
         line_chart_svg(
             [Series("success rate", [t.success_rate for t in trends], LEVEL_COLORS["ok"])],
             labels, title="Success rate (%)", y_max=100, unit="%",
+            y_min=SUCCESS_AXIS_FLOOR if all(t.success_rate >= SUCCESS_AXIS_FLOOR
+                                            for t in trends) else 0,
             thresholds=((95, LEVEL_COLORS["warning"]), (90, LEVEL_COLORS["critical"])),
             highlight=mark, tick_labels=ticks,
         ),
