@@ -68,7 +68,6 @@ class Bar:
     label: str
     value: float
     color: str
-    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,24 +182,17 @@ def _nice_ceiling(value: float) -> float:
 def bar_chart_svg(
     bars: Sequence[Bar], *, title: str, width: int = WIDE_WIDTH, label_width: int = 200
 ) -> str:
-    """Horizontal bars with their values; a new ``group`` starts with a heading row."""
+    """Horizontal bars, labelled on the left, each with its value at its end."""
     if not bars:
         return ""
-    value_width, row, heading = 70, 24, 24
+    value_width, row = 70, 24
     plot = width - label_width - value_width
     top = max((b.value for b in bars), default=0) or 1
-    y, parts, group = 4, [], None
+    y, parts = 4, []
     for bar in bars:
-        if bar.group is not None and bar.group != group:
-            group = bar.group
-            parts.append(
-                f'<text x="0" y="{y + 16}" class="heading">{esc(_clip(group, 40))}</text>'
-            )
-            y += heading
         length = 0.0 if bar.value <= 0 else max(plot * bar.value / top, 2.0)
         parts.append(
-            f'<g><title>{esc(bar.group + ": " if bar.group else "")}{esc(bar.label)}: '
-            f"{_fmt(bar.value)}</title>"
+            f"<g><title>{esc(bar.label)}: {_fmt(bar.value)}</title>"
             f'<text x="{label_width - 8}" y="{y + 16}" text-anchor="end">'
             f"{esc(_clip(bar.label, 28))}</text>"
             f'<rect x="{label_width}" y="{y + 4}" width="{length:.1f}" height="{row - 8}" '
@@ -258,6 +250,7 @@ def line_chart_svg(
     title: str,
     y_max: float | None = None,
     y_min: float = 0.0,
+    whole_numbers: bool = False,
     unit: str = "",
     thresholds: Sequence[tuple[float, str]] = (),
     highlight: int | None = None,
@@ -265,15 +258,21 @@ def line_chart_svg(
     width: int = SMALL_WIDTH,
     height: int = 210,
 ) -> str:
-    """Lines over runs (gaps where a value is None); dashed threshold lines; the point at
-    index ``highlight`` (the report's own run) drawn larger; the y axis runs from ``y_min``
-    to ``y_max`` (default: a round number above the largest value). ``x_labels`` name the points (in
-    their tooltips); ``tick_labels``, shorter, go under the axis (default: ``x_labels``)."""
+    """Lines over runs, with gaps where a value is None, and dashed threshold lines.
+
+    The point at index ``highlight`` (the report's own run) is drawn larger. The y axis runs
+    from ``y_min`` to ``y_max``, by default a round number above the largest value (at least
+    4 for ``whole_numbers``, so counts never get fractional ticks). ``x_labels`` name the
+    points in their tooltips; ``tick_labels``, shorter, go under the axis.
+    """
     left, right, top, bottom = 46, 14, 12, 44 if len(series) > 1 else 28
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(x_labels)
     values = [v for s in series for v in s.values if v is not None]
-    ceiling = y_max if y_max is not None else _nice_ceiling(max(values, default=0))
+    largest = max(values, default=0)
+    ceiling = y_max if y_max is not None else _nice_ceiling(
+        max(largest, 4) if whole_numbers else largest
+    )
 
     def px(i: int) -> float:
         return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
@@ -559,7 +558,7 @@ def _trends_section(
                 Series("rejected by the run", [float(t.rejected) for t in trends],
                        WARNING_COLOR),
             ],
-            labels, title="Rejections", highlight=mark, tick_labels=ticks,
+            labels, title="Rejections", whole_numbers=True, highlight=mark, tick_labels=ticks,
         ),
         line_chart_svg(
             [Series("duration", [t.duration_seconds for t in trends], "#52606d")],
@@ -656,7 +655,7 @@ font-weight:600}
 .banner.critical{background:#fdecea;border-color:#c62828}
 figure{margin:8px 0}figcaption{font-weight:600;font-size:.9rem;margin-bottom:2px}
 svg.chart{max-width:100%;height:auto;font-size:13px;fill:#1f2933}
-svg .heading{font-weight:700}svg .value,svg .tick{fill:#52606d}svg .tick{font-size:11px}
+svg .value,svg .tick{fill:#52606d}svg .tick{font-size:11px}
 svg .axis{stroke:#cbd2d9}svg .grid{stroke:#eef1f4}svg .muted{fill:#9aa5b1}
 .grid,.trends{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:8px 20px}
 table{border-collapse:collapse;width:100%;font-size:.85rem;margin:8px 0}
