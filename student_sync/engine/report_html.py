@@ -458,7 +458,8 @@ def _rejections_section(report: Mapping[str, Any], max_listed: int) -> str:
         f'<figure id="chart-rejections">'
         f'{bar_chart_svg(bars, title="Rejected rows per reason")}</figure>'
         "<p>Rejected rows are stored with their reason and re-evaluated by the next run.</p>"
-        '<table id="rejections-table"><thead><tr><th>Student id</th><th>IPK</th>'
+        '<table id="rejections-table" class="rows">'
+        f"{_columns(14, 12, 24)}<thead><tr><th>Student id</th><th>IPK</th>"
         f"<th>Reason</th><th>Detail</th></tr></thead><tbody>{rows}</tbody></table>{more}",
     )
 
@@ -511,7 +512,8 @@ def _conflicts_section(report: Mapping[str, Any], max_listed: int) -> str:
         f"Conflicts ({total:,})",
         "<p>Columns a registrar edited in the SIS since the sync last wrote them, where the "
         f"legacy value differs.</p>{chart}"
-        '<table id="conflicts-table"><thead><tr><th>Student id</th><th>Column</th>'
+        '<table id="conflicts-table" class="rows">'
+        f"{_columns(14, 20, 33)}<thead><tr><th>Student id</th><th>Column</th>"
         f"<th>SIS value</th><th>Legacy value</th></tr></thead><tbody>{rows}</tbody></table>"
         f"{more}",
     )
@@ -633,6 +635,13 @@ def _settings_section(info: Mapping[str, Any]) -> str:
                     f'<table class="settings">{body}</table>')
 
 
+def _columns(*percents: int) -> str:
+    """Fixed column widths (the last column takes the rest): hostile long values wrap inside
+    their column instead of squeezing the others."""
+    widths = "".join(f'<col style="width:{p}%">' for p in percents)
+    return f"<colgroup>{widths}<col></colgroup>"
+
+
 def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{esc(title)}</h2>{body}</section>'
 
@@ -646,7 +655,8 @@ h1{font-size:1.6rem;margin:0 0 4px}h2{font-size:1.15rem;margin:28px 0 8px;
 border-bottom:2px solid #e4e7eb;padding-bottom:4px}
 .sub,.muted{color:#616e7c}.sub{margin:0 0 16px}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
-.card{flex:1 1 140px;border:1px solid #e4e7eb;border-radius:8px;padding:10px 14px}
+.card{flex:1 1 120px;box-sizing:border-box;border:1px solid #e4e7eb;border-radius:8px;
+padding:10px 14px}
 .card .label{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:#616e7c}
 .card .big{font-size:1.7rem;font-weight:700}.card .note{font-size:.8rem;color:#616e7c}
 .badge{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:.75rem;
@@ -660,13 +670,15 @@ svg .axis{stroke:#cbd2d9}svg .grid{stroke:#eef1f4}svg .muted{fill:#9aa5b1}
 .grid,.trends{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:8px 20px}
 table{border-collapse:collapse;width:100%;font-size:.85rem;margin:8px 0}
 th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top;
-overflow-wrap:anywhere}thead th{background:#f5f7fa}td.n{text-align:right}
+overflow-wrap:anywhere}thead th{background:#f5f7fa}td.n{text-align:right;white-space:nowrap}
+table.rows{table-layout:fixed}
 table.settings th{width:30%;font-weight:600}tr.this-run{background:#fff8e1}
 code{font-size:.85em}footer{margin-top:32px;font-size:.8rem;color:#616e7c}
 @page{margin:12mm}
 @media print{body{background:#fff}main{padding:0;max-width:none}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-section,figure,.cards{break-inside:avoid}details>table{display:table}}
+section,figure,.cards{break-inside:avoid}
+.grid,.trends{grid-template-columns:1fr 1fr}details>table{display:table}}
 """
 
 
