@@ -29,8 +29,9 @@ from student_sync.dagster_support import (
 )
 from student_sync.engine.model import efficiency_level, success_level
 from student_sync.engine.profile import profile_legacy
-from student_sync.engine.report import recommendations, write_report
-from student_sync.engine.run import run_sync
+from student_sync.engine.report import recommendations
+from student_sync.engine.report_html import html_path_for
+from student_sync.engine.run import run_sync, write_run_report
 from student_sync.partitions import student_partitions
 from student_sync.resources import SisDatabase, SyncSettings
 
@@ -162,7 +163,8 @@ def apply_student_changes(context: dg.OpExecutionContext, change_set_id: str, si
     rates = (f"success {c.success_rate:.1f}% ({success_level(c.success_rate)}), "
              f"efficiency {c.efficiency:.1f}% ({efficiency_level(c.efficiency)})")
     if result.summary.options.dry_run:
-        path = write_report(result.summary, settings.reports_path())
+        path = write_run_report(sis.urls().sis, result.summary, settings.reports_path(),
+                                link=False)
         context.log.info(f"dry run of change set {change_set_id}: nothing written, the SIS "
                          f"tables and sync_report are not materialized; {rates}; report {path}")
         return
@@ -199,16 +201,19 @@ def sis_tables(student_change_set: str) -> dict[str, Any]:
     ins={"student_profiles": dg.AssetIn()},
     deps=["persons", "emergency_contacts", "sponsorships"],
     kinds={"json"},
-    description="The run's JSON report (the CLI's format) written to the reports folder.",
+    description="The run's JSON report (the CLI's format) and its HTML page, written to the "
+    "reports folder.",
 )
-def sync_report(context: dg.AssetExecutionContext, student_profiles: str,
+def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: SisDatabase,
                 settings: SyncSettings) -> dg.MaterializeResult:
     summary = load_applied_summary(settings.change_set_root(), student_profiles)
-    path = write_report(summary, settings.reports_path())
+    path = write_run_report(sis.urls().sis, summary, settings.reports_path(), link=True)
     c = summary.counters
-    context.log.info(f"report written: {path}")
+    context.log.info(f"report written: {path} and {html_path_for(path).name}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(path.resolve())),
+        "html_report": dg.MetadataValue.path(str(html_path_for(path).resolve())),
+        "rejections": dg.MetadataValue.int(c.rejected),
         "records_processed": dg.MetadataValue.int(c.records_processed),
         "success_rate": dg.MetadataValue.float(round(c.success_rate, 2)),
         "success_level": dg.MetadataValue.text(success_level(c.success_rate)),

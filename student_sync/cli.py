@@ -130,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
         "normalizing)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
+
+    p = sub.add_parser(
+        "report", help="write (again) the HTML report of an earlier run and print its path"
+    )
+    _add_db_flags(p, legacy=False)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--run", metavar="RUN_ID", help="the run (its id or a unique prefix)")
+    which.add_argument(
+        "--last", action="store_true", help="the latest run with a report (the default)"
+    )
+    p.add_argument("--open", action="store_true", help="open the page in the system browser")
     return parser
 
 
@@ -213,6 +224,7 @@ def _connect_or_fail(url: str) -> Any:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from student_sync.engine.report import console_block
+    from student_sync.engine.report_html import html_path_for
     from student_sync.engine.run import run_sync
 
     urls = resolve_urls(args.database_url, args.legacy_url)
@@ -225,6 +237,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     print(console_block(result.summary))
     if result.report_path:
         print(f"\n   Report: {result.report_path}")
+        print(f"   Page:   {html_path_for(result.report_path)}")
     if result.exit_code != EXIT_OK:
         print(
             f"\nstudent-sync: success rate {result.summary.success_rate:.1f}% is below 90% "
@@ -315,11 +328,32 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from student_sync.engine.run import ReportUnavailable, render_run_report
+
+    urls = resolve_urls(args.database_url)
+    engine = _connect_or_fail(urls.sis)
+    try:
+        path = render_run_report(engine, args.run)
+    except ReportUnavailable as exc:
+        print(f"student-sync: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    print(path)
+    if args.open and not webbrowser.open(path.resolve().as_uri()):
+        print("student-sync: no browser could be started; open the file above", file=sys.stderr)
+    return EXIT_OK
+
+
 COMMANDS = {
     "migrate": cmd_migrate,
     "init": cmd_init,
     "demo-data": cmd_demo_data,
     "load-legacy-csv": cmd_load_csv,
+    "report": cmd_report,
 }
 
 

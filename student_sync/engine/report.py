@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
 from student_sync.engine.options import SyncOptions
+from student_sync.engine.report_html import TrendPoint, write_html_report
 
 MAX_DETAILED_REJECTIONS = 10_000
 
@@ -163,8 +165,11 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     }
 
 
-def write_report(summary: RunSummary, reports_dir: Path) -> Path:
-    """``<dir>/student_sync_<mode>_<YYYYmmdd_HHMMSS>.json``; never overwrites an earlier one."""
+def write_report(
+    summary: RunSummary, reports_dir: Path, trends: Sequence[TrendPoint] = ()
+) -> Path:
+    """``<dir>/student_sync_<mode>_<YYYYmmdd_HHMMSS>.json``, never overwriting an earlier one,
+    and its HTML page beside it (``trends``: the ledger's recent runs). Returns the JSON path."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = summary.started_at.strftime("%Y%m%d_%H%M%S")
     base = f"student_sync_{summary.options.mode}_{stamp}"
@@ -173,11 +178,11 @@ def write_report(summary: RunSummary, reports_dir: Path) -> Path:
     while path.exists():
         n += 1
         path = reports_dir / f"{base}_{n}.json"
+    report = build_report(summary)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(
-        json.dumps(build_report(summary), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
+    write_html_report(path, report, trends)
     return path
 
 

@@ -123,13 +123,13 @@ def _install(spec: str) -> None:
     elif name == "report":
         import json
 
-        def write_report(summary, reports_dir):  # noqa: ANN001, ANN202
+        def write_report(summary, reports_dir, *more):  # noqa: ANN001, ANN002, ANN202
             reports_dir.mkdir(parents=True, exist_ok=True)
             text = json.dumps(report.build_report(summary), indent=2)
             tmp = reports_dir / "student_sync_killed_while_writing.json.tmp"
             tmp.write_text(text[: len(text) // 2], encoding="utf-8")
             fire(point)
-            return report.write_report(summary, reports_dir)
+            return report.write_report(summary, reports_dir, *more)
 
         run.write_report = write_report
     else:
