@@ -42,11 +42,11 @@ FIRST_IPK = 100_000
 
 
 def generate_legacy_rows(
-    n: int, seed: int = 7, *, start_id: int = 1, today: date
+    count: int, seed: int = 7, *, start_id: int = 1, today: date
 ) -> Iterator[LegacyRow]:
-    """Stream ``n`` synthetic legacy rows, ids ``start_id`` .. ``start_id + n - 1``.
+    """Stream ``count`` synthetic legacy rows, ids ``start_id`` .. ``start_id + count - 1``.
 
-    Pure and deterministic for (n, seed, start_id, today); rows are produced one at a time so
+    Pure and deterministic for (count, seed, start_id, today); rows are produced one at a time so
     a million rows never sit in memory. Shares (of all rows, approximate):
 
     * rejected by a correct sync ~2%: missing name 0.7% (``''``, ``'  '``, ``'NULL'``,
@@ -64,11 +64,11 @@ def generate_legacy_rows(
       timestamps ``YYYY-MM-DD HH:MM:SS.fff`` (school local) from 3 years before ``today`` up
       to the day before yesterday, so a day of edits on yesterday stands alone.
     """
-    if n < 0:
-        raise ValueError("n must be >= 0")
+    if count < 0:
+        raise ValueError("count must be >= 0")
     rng = random.Random(f"legacy-demo:{seed}")
     pools = build_pools(rng, today)
-    return _rows(rng, pools, n, start_id)
+    return _rows(rng, pools, count, start_id)
 
 
 def _rows(rng: random.Random, pools: SeedPools, count: int, start_id: int) -> Iterator[LegacyRow]:
