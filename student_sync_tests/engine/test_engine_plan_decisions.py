@@ -148,7 +148,6 @@ MOTHER = replace(FATHER, name="CHAN Sophea", relationship="MOTHER")
         (FATHER, FATHER, True, None),  # same values: no write
         (MOTHER, FATHER, True, "update"),
         (replace(FATHER, primary_phone="097123456"), FATHER, True, "update"),
-        (FATHER, None, True, "update"),  # a row whose values could not be read back
     ],
 )
 def test_plan_contact(
