@@ -41,7 +41,7 @@ def _engine(spec: Spec) -> Any:
 # --------------------------------------------------------------------------- setup
 def load(spec: Spec) -> Result:
     """Generate N legacy rows (fixed seed), COPY them, create the target tables, ANALYZE."""
-    from student_sync.engine import demo
+    from student_sync import demo
     from student_sync.engine.setup import initialize
 
     engine = _engine(spec)
@@ -61,7 +61,7 @@ def load(spec: Spec) -> Result:
 
 def edits(spec: Spec) -> Result:
     """A day of edits (renames, sponsor changes, contact removals, deletions, new ids)."""
-    from student_sync.engine import demo
+    from student_sync import demo
 
     engine = _engine(spec)
     try:

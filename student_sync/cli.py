@@ -273,7 +273,7 @@ def _school_yesterday() -> date:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from student_sync.engine import demo
+    from student_sync import demo
 
     urls = resolve_urls(args.database_url, args.legacy_url)
     engine = _connect_or_fail(urls.legacy)

@@ -23,7 +23,6 @@ from student_sync.engine.db import (
     LEGACY_URL_ENV,
     DatabaseUrls,
     describe_url,
-    mask_url,
     resolve_urls,
 )
 from student_sync.engine.options import DEFAULT_BATCH_SIZE, DEFAULT_TIMEZONE, SyncOptions
@@ -53,9 +52,6 @@ class SisDatabase(dg.ConfigurableResource):
         urls = self.urls()
         where = describe_url(urls.sis)
         return where if urls.same_database else f"{where} (legacy: {describe_url(urls.legacy)})"
-
-    def masked_sis_url(self) -> str:
-        return mask_url(self.urls().sis)
 
 
 def sis_database_from_env() -> SisDatabase:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from student_sync import demo
 from student_sync.cli import main
-from student_sync.engine import demo
 from student_sync.engine.db import make_engine, normalize_url
 from student_sync_tests.helpers import content, init_db, snapshot
 

@@ -16,26 +16,28 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, MetaData, Table, func, select
 
-from student_sync.engine import demo
-from student_sync.engine.db import make_engine
-from student_sync.engine.demo import (
-    DATE_NULL_MARKERS,
+from student_sync import demo, domain
+from student_sync.demo import (
+    DATE_NULL_SPELLINGS,
     KNOWN_CODES,
+    NULL_SPELLINGS,
     ROW_COLUMNS,
     DayOfEdits,
     bare_name,
     generate_legacy_rows,
-    is_null_marker,
     is_valid_row,
     plan_day_of_edits,
     write_legacy_table,
 )
+from student_sync.demo.vocabulary import KHMER_FAMILY_NAMES, KHMER_PERSONAL_NAMES
+from student_sync.domain import is_null as is_null_marker
+from student_sync.engine.db import make_engine
 from student_sync.engine.schema import LEGACY_COLUMNS
 from student_sync_tests.helpers import legacy_postgres_engine
 
 TODAY = date(2026, 3, 10)
 DATE_COLUMNS = ("birth_date", "lastenroll", "admission_date")
-LIMON_FAMILIES = {lim for lim, _ in demo._FAMILY_KM}
+LIMON_FAMILIES = {limon for limon, _ in KHMER_FAMILY_NAMES}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -288,8 +290,6 @@ def test_school_email_only_late_ids_and_dates_in_window(sample) -> None:
     assert sum(not is_null_marker(r["school_email"]) for r in sample[late:]) > 0.8 * len(
         sample[late:]
     )
-    for value in DATE_NULL_MARKERS:
-        assert value is None or value in DATE_NULL_MARKERS
     earliest = datetime.combine(TODAY - timedelta(days=3 * 366), datetime.min.time())
     latest = datetime.combine(TODAY - timedelta(days=1), datetime.min.time())
     for r in sample:
@@ -301,13 +301,50 @@ def test_school_email_only_late_ids_and_dates_in_window(sample) -> None:
             assert r["created_date"] <= r["modified_date"]
 
 
+def test_null_spellings_are_the_domains_nulls() -> None:
+    """The generator writes only spellings the sync's one null definition recognizes."""
+    assert all(is_null_marker(value) for value in (*NULL_SPELLINGS, *DATE_NULL_SPELLINGS))
+
+
+def _has_two_known_sponsors(name: str | None) -> bool:
+    codes = re.findall(r"<([^<>]*)>", name or "")
+    return len(codes) == 2 and all(code in KNOWN_CODES for code in codes)
+
+
+def test_rows_with_two_sponsors_are_as_varied_as_all_rows() -> None:
+    """Regression: the two-sponsor branch once overwrote the row's shared random draw, so every
+    such row came out male, born in Phnom Penh, Cambodian, with the same Khmer name.
+
+    For each column, the most common value among two-sponsor rows must not be much more
+    common there than the most common value is among all rows.
+    """
+    rows = list(generate_legacy_rows(20_000, seed=7, today=TODAY))
+    two = [row for row in rows if _has_two_known_sponsors(row["name"])]
+    assert 100 <= len(two) <= 400  # ~1% of the rows
+
+    def top_share(group: list[dict[str, str | None]], column: str) -> float:
+        return Counter(row[column] for row in group).most_common(1)[0][1] / len(group)
+
+    skewed = {
+        column: (round(top_share(two, column), 2), round(top_share(rows, column), 2))
+        for column in ROW_COLUMNS
+        if column != "name" and top_share(two, column) > top_share(rows, column) + 0.15
+    }
+    assert not skewed, f"(two-sponsor share, all-rows share) of the top value: {skewed}"
+    genders = {domain.parse_gender(row["gender"]).value[0] for row in two}
+    assert {"M", "F"} <= genders
+    assert len({row["birth_place"] for row in two}) >= 5
+    assert len({row["nationality"] for row in two}) >= 3
+    assert len({row["kname"] for row in two}) >= len(two) // 2
+
+
 def test_limon_syllables_match_their_unicode() -> None:
     """The hand-written (Limon, Unicode) pairs agree with the domain converter when present."""
     limon = pytest.importorskip("student_sync.domain.limon")
     convert = getattr(limon, "limon_to_unicode", None)
     if convert is None:
         pytest.skip("no limon_to_unicode in student_sync.domain.limon")
-    for keys, expected in demo._FAMILY_KM + demo._PERSONAL_KM:
+    for keys, expected in KHMER_FAMILY_NAMES + KHMER_PERSONAL_NAMES:
         assert all("\u1780" <= ch <= "\u17ff" for ch in expected)
         assert convert(keys) == expected, keys
 

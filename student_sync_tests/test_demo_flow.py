@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from student_sync import demo
 from student_sync.domain import parse_name
-from student_sync.engine import demo, schema
+from student_sync.engine import schema
 from student_sync.engine.db import make_engine, normalize_url
 from student_sync.engine.options import DateWindow
 from student_sync_tests.helpers import (

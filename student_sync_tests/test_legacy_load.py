@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, MetaData, Table, inspect, select
 
+from student_sync.demo import generate_legacy_rows, write_export_csv, write_legacy_table
 from student_sync.engine.db import make_engine
-from student_sync.engine.demo import generate_legacy_rows, write_export_csv, write_legacy_table
 from student_sync.engine.legacy_load import (
     EXPORT_COLUMNS,
     LegacyLoadError,

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from student_sync.engine import demo
+from student_sync import demo
 from student_sync.engine.db import make_engine, normalize_url
 from student_sync.engine.workers import (
     AUTO_MIN_ROWS,

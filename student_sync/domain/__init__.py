@@ -9,7 +9,15 @@ rule's output changes for some input (the Limon converter has its own ``LIMON_VE
 so the next run updates exactly the rows whose output changed.
 """
 
-from .common import DomainRejection, DomainWarning, Parsed, clean_text, is_null
+from .common import (
+    NULL_MARKERS,
+    ZERO_DATE,
+    DomainRejection,
+    DomainWarning,
+    Parsed,
+    clean_text,
+    is_null,
+)
 from .contact import normalize_email, relationship_choice, split_phones
 from .dates import parse_date, parse_timestamp
 from .gender import parse_gender
@@ -26,7 +34,9 @@ MAPPING_VERSION = f"rules-{RULES_VERSION};limon-{LIMON_VERSION}"
 __all__ = [
     "LIMON_VERSION",
     "MAPPING_VERSION",
+    "NULL_MARKERS",
     "RULES_VERSION",
+    "ZERO_DATE",
     "DomainRejection",
     "DomainWarning",
     "Parsed",

@@ -15,7 +15,12 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-_NULL_MARKERS = frozenset({"null", "na", "n/a", ""})
+# The legacy null markers (domain.md), as compared after trimming and lower-casing: the one
+# definition the transform, the engine's SQL filters and the demo data share. "none" is not
+# one: the documented data never uses it as a null, and where it occurs it is a word with a
+# meaning (a transfer "none" is no transfer; a phone "none" is reported as unparsed).
+NULL_MARKERS: frozenset[str] = frozenset({"", "null", "na", "n/a"})
+ZERO_DATE = "0000-00-00"  # SQL Server's empty date, null in date columns
 _ZERO_DATE = re.compile(r"^0000-00-00(?:[ t]00:00(?::00(?:[.:]0+)?)?)?$")
 _WS = re.compile(r"\s+")
 
@@ -66,7 +71,7 @@ def is_null(value: object) -> bool:
     if isinstance(value, float) and value != value:  # pandas NaN
         return True
     stripped = text.strip().lower()
-    return stripped in _NULL_MARKERS or bool(_ZERO_DATE.match(stripped))
+    return stripped in NULL_MARKERS or bool(_ZERO_DATE.match(stripped))
 
 
 def clean_text(value: object) -> str | None:

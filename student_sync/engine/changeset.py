@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +57,3 @@ class ChangeSet:
 
     def header(self) -> dict[str, Any]:
         return json.loads((self.path / "header.json").read_text(encoding="utf-8"))
-
-    def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)

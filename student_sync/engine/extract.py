@@ -44,7 +44,8 @@ from student_sync.engine.db import ConfigurationError, index_names, reflect_tabl
 from student_sync.engine.options import MAX_STUDENT_ID, DateWindow, IdRange, SyncOptions
 
 KEYSET_INDEX_NAME = "ix_legacy_students_sync_key2"  # v2: NULL-safe order expressions
-_SQL_NULL_MARKERS = ("", "NULL", "NA", "N/A", "NONE")
+# The domain's null markers as SQL compares them (upper-cased, against UPPER(TRIM(value))).
+_SQL_NULL_MARKERS = tuple(sorted(marker.upper() for marker in domain.NULL_MARKERS))
 _NULL_SENTINEL = "\u2400"  # stands for SQL NULL inside the digest input
 
 
@@ -141,7 +142,7 @@ class LegacySource:
         value = func.trim(self.text_of(name))
         return case(
             (func.upper(value).in_(_SQL_NULL_MARKERS), null()),
-            (value.like("0000-00-00%"), null()),
+            (value.like(domain.ZERO_DATE + "%"), null()),
             else_=value,
         )
 

@@ -129,10 +129,6 @@ class Planner:
             self.transformer = InlineTransformer(self.sponsor_ids, self.mapping_version)
         return self.transformer
 
-    def plan_page(self, conn: Connection, rows: list[dict[str, Any]]) -> Iterator[PlanBatch]:
-        """Plan one page start to finish (``prepare`` then ``finish``)."""
-        return self.finish(conn, self.prepare(conn, rows))
-
     def prepare(self, conn: Connection, rows: list[dict[str, Any]]) -> PreparedPage:
         """Read the page's sync state and hand the rows that need it to the transformer.
 

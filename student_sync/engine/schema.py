@@ -36,13 +36,6 @@ sync_metadata = MetaData()
 legacy_metadata = MetaData()
 
 
-def _id_column() -> Column:
-    """Django's BigAutoField (INTEGER on SQLite so it autoincrements)."""
-    return Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-
-
 def _audit_columns() -> list[Column]:
     """Django's audit columns, repeated on every SIS table."""
     return [

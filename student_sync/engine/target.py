@@ -50,19 +50,6 @@ def load_states(conn: Connection, keys: Iterable[str]) -> dict[str, StateRow]:
     return found
 
 
-def load_state_by_student(conn: Connection, student_ids: Iterable[int]) -> dict[int, StateRow]:
-    wanted = sorted(set(student_ids))
-    t = schema.sync_state
-    found: dict[int, StateRow] = {}
-    for part in chunked(wanted):
-        stmt = select(*(t.c[f] for f in StateRow.__dataclass_fields__)).where(
-            member_of(conn, t.c.student_id, part)
-        )
-        for row in conn.execute(stmt).mappings():
-            found[row["student_id"]] = _state_from_row(row)
-    return found
-
-
 def _active_in_ranges(ranges: tuple[IdRange, ...]) -> Any:
     t = schema.sync_state
     clause = and_(t.c.person_id.is_not(None), t.c.is_deleted.is_(False))
@@ -158,11 +145,3 @@ def sponsor_ids(conn: Connection) -> dict[str, int]:
         and_(sp.c.is_active.is_(True), sp.c.is_deleted.is_(False))
     )
     return {code.upper(): sid for code, sid in conn.execute(stmt)}
-
-
-def table_counts(conn: Connection) -> dict[str, int]:
-    """Row counts of every SIS and sync table (tests and reports compare these)."""
-    return {
-        t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-        for t in (*schema.SIS_TABLES, schema.sync_state, schema.rejection)
-    }

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from student_sync.engine import demo, schema
+from student_sync import demo
+from student_sync.engine import schema
 from student_sync.engine.db import make_engine, normalize_url
 from student_sync.engine.lock import ADVISORY_LOCK_KEY
 from student_sync_tests.conftest import PG_ADMIN_URL, fresh_postgres_url
