@@ -72,6 +72,7 @@ def parse_student_id(raw_id: object) -> int | Rejection:
 
 
 def parse_ipk(raw: object) -> int | None:
+    """The IPK as a bigint, or None when it is not one (callers tell missing from invalid)."""
     text = "" if raw is None else str(raw).strip()
     if text.endswith(".0"):  # bigint that went through a float-typed export column
         text = text[:-2]
@@ -127,8 +128,12 @@ def transform(
     ipk_text = display_id(row.get("ipk")).strip()
     if isinstance(student_id, Rejection):
         return Rejection(raw_id, ipk_text, student_id.reason, student_id.detail)
-    ipk = parse_ipk(row.get("ipk"))
-    if ipk is None:
+    # A missing IPK (NULL or a null marker: the guide's "no IPK data yet") is no reason to
+    # reject: the fingerprint alone then decides "unchanged", and the IPK is stored once it
+    # appears. Only an IPK that is there and is not a bigint is rejected.
+    ipk_missing = domain.is_null(row.get("ipk"))
+    ipk = None if ipk_missing else parse_ipk(row.get("ipk"))
+    if ipk is None and not ipk_missing:
         return Rejection(raw_id, ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint")
     try:
         name = domain.parse_name(row.get("name"))
@@ -136,6 +141,10 @@ def transform(
         return Rejection(raw_id, ipk_text, exc.code, exc.detail)
 
     warnings: list[domain.DomainWarning] = []
+    if ipk_missing:
+        warnings.append(
+            domain.DomainWarning("MISSING_IPK", "ipk", "no IPK: change detection by content alone")
+        )
 
     def take(parsed: domain.Parsed) -> Any:
         warnings.extend(parsed.warnings)
