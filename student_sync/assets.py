@@ -29,6 +29,7 @@ from student_sync.dagster_support import (
 )
 from student_sync.engine.model import efficiency_level, success_level
 from student_sync.engine.profile import profile_legacy
+from student_sync.engine.rejections import open_rejections_markdown
 from student_sync.engine.report import recommendations, write_report
 from student_sync.engine.run import run_sync
 from student_sync.partitions import student_partitions
@@ -201,10 +202,12 @@ def sis_tables(student_change_set: str) -> dict[str, Any]:
     kinds={"json"},
     description="The run's JSON report (the CLI's format) written to the reports folder.",
 )
-def sync_report(context: dg.AssetExecutionContext, student_profiles: str,
+def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: SisDatabase,
                 settings: SyncSettings) -> dg.MaterializeResult:
     summary = load_applied_summary(settings.change_set_root(), student_profiles)
     path = write_report(summary, settings.reports_path())
+    with engine_errors():
+        open_rejections = open_rejections_markdown(sis.urls(), timezone=summary.options.timezone)
     c = summary.counters
     context.log.info(f"report written: {path}")
     return dg.MaterializeResult(metadata={
@@ -218,6 +221,7 @@ def sync_report(context: dg.AssetExecutionContext, student_profiles: str,
         "recommendations": dg.MetadataValue.md(
             "\n".join(f"- {line}" for line in recommendations(summary))),
         "change_set_id": dg.MetadataValue.text(student_profiles),
+        "open_rejections": dg.MetadataValue.md(open_rejections),
     })
 
 
