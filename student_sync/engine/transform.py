@@ -23,7 +23,6 @@ _province = lru_cache(_MEMO)(domain.birth_province)
 _date = lru_cache(_MEMO)(domain.parse_date)
 _relationship = lru_cache(_MEMO)(domain.relationship_choice)
 _transfer = lru_cache(_MEMO)(domain.transfer_flag)
-_khmer = lru_cache(_MEMO)(domain.khmer_name)
 
 
 @lru_cache(_MEMO)
@@ -165,7 +164,11 @@ def transform(
         "family_name": name.family_name[:255],
         "personal_name": name.personal_name[:255],
         "full_name": name.full_name[:255],
-        "khmer_name": (take(_khmer(row.get("kname"), row.get("kname2"))) or "")[:255],
+        # Not memoized per row: the English name (the Latin-or-Limon evidence) is nearly
+        # unique; the conversion inside is memoized per distinct text.
+        "khmer_name": (
+            take(domain.khmer_name(row.get("kname"), row.get("kname2"), row.get("name"))) or ""
+        )[:255],
         "preferred_gender": gender,
         "school_email": take(domain.normalize_email(row.get("school_email"), "school_email")),
         "personal_email": take(domain.normalize_email(row.get("email"), "email")),
