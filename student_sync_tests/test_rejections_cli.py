@@ -143,3 +143,18 @@ def test_bad_flags_and_outdated_schema_exit_2(db: str, tmp_path, capsys) -> None
     empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     assert main(["rejections", "--database-url", empty]) == 2
     assert "student-sync init" in capsys.readouterr().err
+
+
+def test_runs_seen_counts_on_the_bulk_path(db_url: str, tmp_path) -> None:
+    """A batch of 500+ rejections is merged through a COPY staging table on PostgreSQL: the
+    run counter adds up there too."""
+    from student_sync.engine.apply import STAGE_MIN_ROWS
+    from student_sync_tests.helpers import rows, write_legacy
+
+    init_db(db_url)
+    write_legacy(db_url, [row(n, name="NULL") for n in range(1, STAGE_MIN_ROWS + 2)])
+    for day in range(3):
+        run(db_url, tmp_path, batch_size=1000, now=FIXED_NOW + timedelta(days=day))
+    stored = rows(db_url, schema.rejection)
+    assert len(stored) == STAGE_MIN_ROWS + 1
+    assert {r["seen_count"] for r in stored} == {3}
