@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
+<<<<<<< HEAD
     p = sub.add_parser(
         "report", help="write (again) the HTML report of an earlier run and print its path"
     )
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--last", action="store_true", help="the latest run with a report (the default)"
     )
     p.add_argument("--open", action="store_true", help="open the page in the system browser")
+=======
+    _add_rejections_parser(sub)
+>>>>>>> issue13
     return parser
 
 
@@ -328,6 +332,7 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+<<<<<<< HEAD
 def cmd_report(args: argparse.Namespace) -> int:
     import webbrowser
 
@@ -345,6 +350,105 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(path)
     if args.open and not webbrowser.open(path.resolve().as_uri()):
         print("student-sync: no browser could be started; open the file above", file=sys.stderr)
+=======
+# --------------------------------------------------------------------------- rejections
+def _add_rejections_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "rejections",
+        help="list the open rejections (or the resolved ones), or write them as CSV",
+    )
+    _add_db_flags(p)  # --legacy-url: where --csv reads the legacy columns
+    p.add_argument(
+        "--reason",
+        action="append",
+        metavar="R",
+        help="only this reason (e.g. MISSING_NAME); repeat or comma-separate for several",
+    )
+    p.add_argument(
+        "--since",
+        metavar="yesterday|YYYY-MM-DD",
+        help="only rejections last seen (with --resolved: resolved) on or after this school day",
+    )
+    p.add_argument("--student-id-range", metavar="START:END", help="numeric ids, inclusive")
+    p.add_argument("--resolved", action="store_true", help="what got fixed, newest first")
+    p.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="write them to FILE for the registrar, with the legacy columns that caused each",
+    )
+    p.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="the school's time zone")
+
+
+def _rejection_query(args: argparse.Namespace) -> Any:
+    from student_sync.engine.rejections import RejectionQuery
+
+    since = None
+    if args.since:
+        try:
+            local = parse_modified_since(args.since, timezone=args.timezone)
+        except ConfigurationError:
+            raise ConfigurationError(
+                f"--since must be 'yesterday' or YYYY-MM-DD, got {args.since!r}"
+            ) from None
+        since = local.replace(tzinfo=school_zone(args.timezone))
+    reasons = tuple(
+        sorted({r.strip().upper() for text in args.reason or () for r in text.split(",") if r})
+    )
+    ranges = (parse_id_range(args.student_id_range),) if args.student_id_range else ()
+    return RejectionQuery(reasons=reasons, since=since, id_ranges=ranges, resolved=args.resolved)
+
+
+def _printable(text: str) -> str:
+    """An id or detail on one console line: invisible characters escaped, empty shown."""
+    if not text:
+        return "(empty)"
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def cmd_rejections(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from student_sync.engine.rejections import export_rejections_csv, list_rejections, local_time
+
+    urls = resolve_urls(args.database_url, args.legacy_url)
+    query = _rejection_query(args)
+    if args.csv:
+        found = export_rejections_csv(urls, query, args.csv, timezone=args.timezone)
+    else:
+        found = list_rejections(urls, query)
+    state = "resolved" if args.resolved else "open"
+    counts = Counter(r.reason for r in found)
+    breakdown = ", ".join(f"{reason}: {n:,}" for reason, n in counts.most_common())
+    print(
+        f"{len(found):,} {state} rejection(s) in {describe_url(urls.sis)}"
+        + (f" ({breakdown})" if found else "")
+    )
+    if args.csv:
+        print(f"Wrote {args.csv}")
+        return EXIT_OK
+    if not found:
+        return EXIT_OK
+    header = ["REASON", "STUDENT ID", "IPK", "FIRST SEEN", "LAST SEEN", "RUNS"]
+    header += ["RESOLVED"] if args.resolved else []
+    table = [
+        [
+            r.reason,
+            _printable(r.student_id),
+            _printable(r.ipk),
+            local_time(r.first_seen_at, args.timezone),
+            local_time(r.last_seen_at, args.timezone),
+            str(r.runs_seen),
+        ]
+        + ([local_time(r.resolved_at, args.timezone)] if args.resolved else [])
+        + [_printable(r.detail)]
+        for r in found
+    ]
+    header.append("DETAIL")
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header) - 1)]
+    for row in [header, *table]:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + row[-1])
+>>>>>>> issue13
     return EXIT_OK
 
 
@@ -353,7 +457,11 @@ COMMANDS = {
     "init": cmd_init,
     "demo-data": cmd_demo_data,
     "load-legacy-csv": cmd_load_csv,
+<<<<<<< HEAD
     "report": cmd_report,
+=======
+    "rejections": cmd_rejections,
+>>>>>>> issue13
 }
 
 

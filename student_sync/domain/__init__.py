@@ -28,7 +28,7 @@ from .nationality import nationality_to_citizenship
 from .places import birth_province
 from .status import status_choice, transfer_flag
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"  # 2: Limon vs Latin kname decided by the English name, not case
 MAPPING_VERSION = f"rules-{RULES_VERSION};limon-{LIMON_VERSION}"
 
 __all__ = [

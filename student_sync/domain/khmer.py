@@ -1,4 +1,23 @@
-"""Khmer name of a student from ``kname`` (Limon or Unicode), with ``kname2`` as fallback."""
+"""Khmer name of a student from ``kname`` (Limon or Unicode), with ``kname2`` as fallback.
+
+Limon or Latin is decided on evidence, never on capitalization (in Limon ``C`` ``K`` ``E`` ...
+are ordinary Khmer keys: ជា "Chea" is typed ``Ca``). The evidence is the row itself: the
+English ``name`` column holds the romanized name, so a ``kname`` that repeats it is English
+typed into the Khmer column; otherwise text that converts to well-formed Khmer is Limon.
+
+A Limon word can be spelled like its own romanization (ដារា is ``dara``, "Dara"), so one
+shared word does not make a whole ``kname`` English when the rest converts cleanly:
+
+1. every word repeats a word of the English name -> English, not converted;
+2. it converts to well-formed Khmer -> Limon;
+3. some word repeats the English name -> English (a Latin name with a typo or an extra word);
+4. Latin letters survive the conversion -> not Limon, not converted;
+5. otherwise the malformed conversion is kept with a warning, for a registrar to fix.
+
+A word "repeats" a word of the English name when they are equal ignoring case (markers
+stripped from the name), written as a Latin name word is (``dara``, ``Dara``, ``DARA``, not
+``lIm``, which is Limon for លីម).
+"""
 
 from __future__ import annotations
 
@@ -9,25 +28,61 @@ from .common import DomainWarning, Parsed, clean_text, warn
 from .limon import contains_khmer, khmer_problems, limon_to_unicode
 
 _NOT_LIMON_LEFTOVER = re.compile(r"[A-Za-z\u00c0-\u00ff]")
-# Words that are all Title-case or all capitals ("Sok Dara", "SOK Dara", "KIM SUTH") are an
-# English name typed into kname, not Limon: a Limon typist does not capitalize the first letter
-# of each word, and a name typed only with shifted keys is not Khmer writing.
-_LATIN_WORD = r"(?:[A-Z][a-z]+|[A-Z]{2,})(?:['-][A-Za-z]+)*"
-_LATIN_WORDS = re.compile(f"^{_LATIN_WORD}(?: {_LATIN_WORD})*$")
 _NO_LETTERS = re.compile(r"^[\W\d_]+$")
+# Markers of the English name column (names.py): $$, <CODE>, {AF}, (ST), [remark].
+_NAME_MARKERS = re.compile(r"\$+|<[^<>]*>|\{[^{}]*\}|\([^()]*\)|\[[^\[\]]*\]")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
+# A word as Latin names are written: lower, Title or upper case in each part.
+_LATIN_PART = r"(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)"
+_LATIN_WORD = re.compile(rf"{_LATIN_PART}(?:['-]{_LATIN_PART})*")
 
 
-def _candidate(raw: object, field: str) -> tuple[str | None, bool, tuple[DomainWarning, ...]]:
+def _words(text: str) -> list[str]:
+    return text.translate(_APOSTROPHES).replace(",", " ").split()
+
+
+def english_words(name: object) -> frozenset[str]:
+    """The English name's words, markers stripped, case-folded (for the repeat test)."""
+    text = clean_text(name)
+    if text is None:
+        return frozenset()
+    return frozenset(w.casefold() for w in _words(_NAME_MARKERS.sub(" ", text)))
+
+
+def _repeats(text: str, english: frozenset[str]) -> tuple[bool, bool]:
+    """(every word repeats the English name, some word does)."""
+    if not english:
+        return False, False
+    hits = [
+        _LATIN_WORD.fullmatch(word) is not None and word.casefold() in english
+        for word in _words(text)
+    ]
+    return bool(hits) and all(hits), any(hits)
+
+
+def _candidate(
+    raw: object, field: str, name: object
+) -> tuple[str | None, bool, tuple[DomainWarning, ...]]:
     """(value, valid, warnings) for one column; value None means nothing usable."""
     text = clean_text(raw)
     if text is None:
         return None, False, ()
-    return _classify(text, field)
+    if contains_khmer(text) or _NO_LETTERS.match(text):
+        return _classify(text, field)
+    every, some = _repeats(text, english_words(name))
+    if every:
+        return None, False, (warn("INVALID_KHMER", field, "Latin text (the English name), not "
+                                  "converted", text),)
+    value, valid, warnings = _classify(text, field)
+    if some and not valid:
+        return None, False, (warn("INVALID_KHMER", field, "Latin text (part of the English "
+                                  "name), not converted", text),)
+    return value, valid, warnings
 
 
 @lru_cache(maxsize=16384)
 def _classify(text: str, field: str) -> tuple[str | None, bool, tuple[DomainWarning, ...]]:
-    """Classify non-null text: Unicode (kept), junk or Latin (None), or Limon (converted)."""
+    """Classify non-null text: Unicode (kept), junk (None), or Limon (converted if it can be)."""
     if contains_khmer(text):
         problem = khmer_problems(text)
         if problem:
@@ -35,8 +90,6 @@ def _classify(text: str, field: str) -> tuple[str | None, bool, tuple[DomainWarn
         return text, True, ()
     if _NO_LETTERS.match(text):
         return None, False, (warn("INVALID_KHMER", field, "no letters, not converted", text),)
-    if _LATIN_WORDS.match(text):
-        return None, False, (warn("INVALID_KHMER", field, "Latin text, not converted", text),)
     converted = limon_to_unicode(text)
     problem = khmer_problems(converted)
     if problem is None:
@@ -47,16 +100,18 @@ def _classify(text: str, field: str) -> tuple[str | None, bool, tuple[DomainWarn
     return converted, False, (warn("INVALID_KHMER", field, f"Limon: {problem}", text),)
 
 
-def khmer_name(kname: object, kname2: object) -> Parsed[str | None]:
+def khmer_name(kname: object, kname2: object, name: object = None) -> Parsed[str | None]:
     """Khmer name in Unicode: the first column that converts cleanly wins.
 
-    Order of preference: a valid ``kname``, a valid ``kname2``, then a converted but
-    malformed value (kept, with an INVALID_KHMER warning, so a registrar can fix it).
-    Null markers, digits-only and Latin text are never converted (the old tool turned
-    ``NULL`` into Khmer letters); they give None plus a warning when nothing better exists.
+    ``name`` is the row's English name column, the evidence that tells Latin text typed into
+    ``kname`` from Limon (see the module docstring). Order of preference: a valid ``kname``,
+    a valid ``kname2``, then a converted but malformed value (kept, with an INVALID_KHMER
+    warning, so a registrar can fix it). Null markers, digits-only and Latin text are never
+    converted (the old tool turned ``NULL`` into Khmer letters); they give None plus a
+    warning when nothing better exists.
     """
-    first = _candidate(kname, "kname")
-    second = _candidate(kname2, "kname2")
+    first = _candidate(kname, "kname", name)
+    second = _candidate(kname2, "kname2", name)
     for value, valid, _ in (first, second):
         if valid:
             return Parsed(value)

@@ -61,29 +61,36 @@ def upsert(
     keys: Sequence[str],
     *,
     keep_on_update: Sequence[str] = (),
+    add_on_update: Sequence[str] = (),
 ) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL and SQLite alike.
 
-    On PostgreSQL the rows are staged by COPY and merged by one INSERT ... SELECT.
+    ``keep_on_update`` columns keep the stored value; ``add_on_update`` columns become the
+    stored value plus the new one (a counter). On PostgreSQL the rows are staged by COPY and
+    merged by one INSERT ... SELECT.
     """
     if not rows:
         return
     columns = list(rows[0])
     changed = [c for c in columns if c not in keys and c not in keep_on_update]
+
+    def set_(stmt: Any) -> dict[str, Any]:
+        return {
+            c: table.c[c] + stmt.excluded[c] if c in add_on_update else stmt.excluded[c]
+            for c in changed
+        }
+
     if _bulk(conn, rows):
         stage = _stage(conn, table, rows)
         stmt = postgresql.insert(table).from_select(
             columns, select(*(stage.c[c] for c in columns))
         )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(keys), set_={c: stmt.excluded[c] for c in changed}
-            )
-        )
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)))
         return
     stmt = (postgresql.insert if _is_postgres(conn) else sqlite.insert)(table)
-    set_ = {c: stmt.excluded[c] for c in changed}
-    execute_many(conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), rows)
+    execute_many(
+        conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)), rows
+    )
 
 
 def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -552,11 +559,13 @@ def _record_rejections(conn: Connection, batch: PlanBatch, run_id: str, now: dat
                 "last_seen_at": now,
                 "last_run_id": run_id,
                 "resolved_at": None,
+                "seen_count": 1,  # runs that saw it: added to the stored count
             }
             for k, r in rows.items()
         ],
         ["legacy_id", "ipk"],
         keep_on_update=["first_seen_at"],
+        add_on_update=["seen_count"],
     )
     succeeded = [p.record.legacy_id[:255] for p in batch.students if p.record]
     if succeeded:

@@ -57,6 +57,41 @@ class SkipUnchanged:
     exclude_keys: frozenset[str] = frozenset()
 
 
+def byte_order(expr: ColumnElement, dialect: str) -> ColumnElement:
+    """Byte-order comparison on PostgreSQL, so ordering never depends on the locale."""
+    return expr.collate("C") if dialect == "postgresql" else expr
+
+
+def digits_only(expr: ColumnElement, dialect: str) -> ColumnElement:
+    if dialect == "postgresql":
+        return expr.op("~")("^[0-9]+$")
+    return and_(expr != "", expr.op("NOT GLOB")("*[^0-9]*"))
+
+
+def ids_in_ranges(
+    raw_id: ColumnElement, ranges: tuple[IdRange, ...], dialect: str
+) -> ColumnElement:
+    """Raw text ids that are numeric and inside any of the inclusive ranges, never cast.
+
+    Ids compare as digit strings (length, then text) once spaces and leading zeros are off,
+    the key ``transform.legacy_key`` computes; a non-numeric id is simply outside.
+    """
+    if not ranges:
+        return true()
+    key = func.ltrim(func.trim(raw_id), "0")
+    length = func.length(key)
+    clauses = []
+    for r in ranges:
+        lo, hi = str(r.start).lstrip("0"), str(r.end).lstrip("0")
+        clauses.append(
+            and_(
+                or_(length > len(lo), and_(length == len(lo), byte_order(key, dialect) >= lo)),
+                or_(length < len(hi), and_(length == len(hi), byte_order(key, dialect) <= hi)),
+            )
+        )
+    return and_(digits_only(func.trim(raw_id), dialect), or_(*clauses))
+
+
 @dataclass
 class LegacySource:
     """The reflected legacy table and the expressions every query is built from."""
@@ -93,8 +128,7 @@ class LegacySource:
         return func.ltrim(func.trim(self.text_of("id")), "0")
 
     def _c(self, expr: ColumnElement) -> ColumnElement:
-        # Byte-order comparison on PostgreSQL, so ordering never depends on the locale.
-        return expr.collate("C") if self.dialect == "postgresql" else expr
+        return byte_order(expr, self.dialect)
 
     @property
     def order_columns(self) -> tuple[ColumnElement, ...]:
@@ -116,26 +150,11 @@ class LegacySource:
         return Index(KEYSET_INDEX_NAME, *self.order_columns)
 
     def digits_only(self, expr: ColumnElement) -> ColumnElement:
-        if self.dialect == "postgresql":
-            return expr.op("~")("^[0-9]+$")
-        return and_(expr != "", expr.op("NOT GLOB")("*[^0-9]*"))
+        return digits_only(expr, self.dialect)
 
     def in_ranges(self, ranges: tuple[IdRange, ...]) -> ColumnElement:
         """Numeric ids inside any of the inclusive ranges, compared without casting."""
-        if not ranges:
-            return true()
-        key = self.key_expr
-        length = func.length(key)
-        clauses = []
-        for r in ranges:
-            lo, hi = str(r.start).lstrip("0"), str(r.end).lstrip("0")
-            clauses.append(
-                and_(
-                    or_(length > len(lo), and_(length == len(lo), self._c(key) >= lo)),
-                    or_(length < len(hi), and_(length == len(hi), self._c(key) <= hi)),
-                )
-            )
-        return and_(self.digits_only(func.trim(self.text_of("id"))), or_(*clauses))
+        return ids_in_ranges(self.text_of("id"), ranges, self.dialect)
 
     def clean(self, name: str) -> ColumnElement:
         """A text column with the legacy null markers read as NULL."""

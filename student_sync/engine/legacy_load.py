@@ -14,8 +14,8 @@ values, and carries the legacy login (``UI``) and password (``PW``). The loader:
 
 NULL decision: the literal ``NULL`` becomes SQL NULL in every column except ``id``, ``name``
 and ``ipk``. Those three are NOT NULL in SQL Server, so a ``NULL`` there can only be the text;
-it is kept as the text ``'NULL'`` (the sync treats it as a null marker and rejects the row, and
-the row keeps a visible id in the rejection report).
+it is kept as the text ``'NULL'``, which the sync treats as a null marker (a row without id or
+name is rejected and keeps a visible id in the rejection report; a row without IPK syncs).
 Any other spelling (``null``, ``NA``, blanks) is kept verbatim: telling markers apart is the
 sync's job, not the loader's.
 """

@@ -30,7 +30,7 @@ class StudentRecord:
     student_id: int
     legacy_id: str
     legacy_key: str
-    ipk: int
+    ipk: int | None  # None: the legacy row has no IPK (yet)
     deleted: bool
     person: dict[str, Any]
     profile: dict[str, Any]

@@ -46,7 +46,9 @@ def classify(record: StudentRecord, state: StateRow | None, *, force_update: boo
     """create / update / unchanged / delete for a normalized row.
 
     Unchanged needs BOTH the same IPK and the same fingerprint: the IPK never changes on
-    edit, so it alone would miss every rename.
+    edit, so it alone would miss every rename. A missing IPK equals a missing IPK (None ==
+    None), so rows without IPKs are decided by the fingerprint alone; an IPK that appears
+    makes the row an update, which stores it.
     """
     if not is_live(state):
         return "unchanged" if record.deleted else "create"
@@ -292,7 +294,7 @@ def rejected_email(p: PlannedStudent) -> Rejection:
     assert p.record is not None
     return Rejection(
         p.record.legacy_id,
-        str(p.record.ipk),
+        "" if p.record.ipk is None else str(p.record.ipk),
         "DUPLICATE_SCHOOL_EMAIL",
         f"school email {p.record.person['school_email']} is used by another person",
     )

@@ -29,7 +29,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-SYNC_SCHEMA_VERSION = 2  # == the head Alembic revision (engine/alembic/versions)
+SYNC_SCHEMA_VERSION = 3  # == the head Alembic revision (engine/alembic/versions)
 
 sis_metadata = MetaData()
 sync_metadata = MetaData()
@@ -221,6 +221,8 @@ rejection = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_run_id", String(36), nullable=True),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    # How many runs saw the row rejected (revision 0003; rows older than it start at 1).
+    Column("seen_count", Integer, nullable=False, default=1),
     UniqueConstraint("legacy_id", "ipk", name="uniq_rejection_row"),
 )
 

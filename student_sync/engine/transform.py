@@ -23,7 +23,6 @@ _province = lru_cache(_MEMO)(domain.birth_province)
 _date = lru_cache(_MEMO)(domain.parse_date)
 _relationship = lru_cache(_MEMO)(domain.relationship_choice)
 _transfer = lru_cache(_MEMO)(domain.transfer_flag)
-_khmer = lru_cache(_MEMO)(domain.khmer_name)
 
 
 @lru_cache(_MEMO)
@@ -72,6 +71,7 @@ def parse_student_id(raw_id: object) -> int | Rejection:
 
 
 def parse_ipk(raw: object) -> int | None:
+    """The IPK as a bigint, or None when it is not one (callers tell missing from invalid)."""
     text = "" if raw is None else str(raw).strip()
     if text.endswith(".0"):  # bigint that went through a float-typed export column
         text = text[:-2]
@@ -127,8 +127,12 @@ def transform(
     ipk_text = display_id(row.get("ipk")).strip()
     if isinstance(student_id, Rejection):
         return Rejection(raw_id, ipk_text, student_id.reason, student_id.detail)
-    ipk = parse_ipk(row.get("ipk"))
-    if ipk is None:
+    # A missing IPK (NULL or a null marker: the guide's "no IPK data yet") is no reason to
+    # reject: the fingerprint alone then decides "unchanged", and the IPK is stored once it
+    # appears. Only an IPK that is there and is not a bigint is rejected.
+    ipk_missing = domain.is_null(row.get("ipk"))
+    ipk = None if ipk_missing else parse_ipk(row.get("ipk"))
+    if ipk is None and not ipk_missing:
         return Rejection(raw_id, ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint")
     try:
         name = domain.parse_name(row.get("name"))
@@ -136,6 +140,10 @@ def transform(
         return Rejection(raw_id, ipk_text, exc.code, exc.detail)
 
     warnings: list[domain.DomainWarning] = []
+    if ipk_missing:
+        warnings.append(
+            domain.DomainWarning("MISSING_IPK", "ipk", "no IPK: change detection by content alone")
+        )
 
     def take(parsed: domain.Parsed) -> Any:
         warnings.extend(parsed.warnings)
@@ -156,7 +164,11 @@ def transform(
         "family_name": name.family_name[:255],
         "personal_name": name.personal_name[:255],
         "full_name": name.full_name[:255],
-        "khmer_name": (take(_khmer(row.get("kname"), row.get("kname2"))) or "")[:255],
+        # Not memoized per row: the English name (the Latin-or-Limon evidence) is nearly
+        # unique; the conversion inside is memoized per distinct text.
+        "khmer_name": (
+            take(domain.khmer_name(row.get("kname"), row.get("kname2"), row.get("name"))) or ""
+        )[:255],
         "preferred_gender": gender,
         "school_email": take(domain.normalize_email(row.get("school_email"), "school_email")),
         "personal_email": take(domain.normalize_email(row.get("email"), "email")),

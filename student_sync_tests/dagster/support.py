@@ -104,7 +104,8 @@ class Harness:
 
 
 # Columns that differ between two databases synced at different moments by design.
-_DROP = {"unique_id", "created_at", "updated_at", "last_run_id"}
+# seen_count: how many runs saw a rejection, so it differs after a re-materialization.
+_DROP = {"unique_id", "created_at", "updated_at", "last_run_id", "seen_count"}
 _AS_FLAG = {"deleted_at", "first_seen_at", "last_seen_at", "resolved_at"}
 
 

@@ -174,6 +174,8 @@ def test_init_upgrades_without_losing_rows(db_url: str, tmp_path, capsys, versio
         assert "ix_student_sync_rejection_reason" in indexes
     _assert_seed_intact(db_url)
     assert _rows(db_url, "student_sync_run")[0]["report_path"] is None
+    # 0003: a rejection stored before the run counter existed was seen at least once.
+    assert [r["seen_count"] for r in _rows(db_url, "student_sync_rejection")] == [1]
 
     # The upgraded database works: a run goes through and links its report in the ledger.
     assert main(migrate_args(db_url, tmp_path)) == 0
@@ -270,7 +272,7 @@ def test_existing_django_table_is_never_altered(db_url: str, capsys) -> None:
 
 
 def test_revision_0001_is_the_pre_alembic_schema(sqlite_url: str) -> None:
-    """0001 differs from today's schema.py by exactly what 0002 adds."""
+    """0001 differs from today's schema.py by exactly what 0002 and 0003 add."""
     engine = _engine(sqlite_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")
@@ -281,6 +283,7 @@ def test_revision_0001_is_the_pre_alembic_schema(sqlite_url: str) -> None:
     )
     assert summary == [
         ("add_column", "report_path"),
+        ("add_column", "seen_count"),
         ("add_index", "ix_student_sync_rejection_reason"),
     ]
 
