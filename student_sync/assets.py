@@ -29,15 +29,10 @@ from student_sync.dagster_support import (
 )
 from student_sync.engine.model import efficiency_level, success_level
 from student_sync.engine.profile import profile_legacy
-<<<<<<< HEAD
+from student_sync.engine.rejections import open_rejections_markdown
 from student_sync.engine.report import recommendations
 from student_sync.engine.report_html import html_path_for
 from student_sync.engine.run import run_sync, write_run_report
-=======
-from student_sync.engine.rejections import open_rejections_markdown
-from student_sync.engine.report import recommendations, write_report
-from student_sync.engine.run import run_sync
->>>>>>> issue13
 from student_sync.partitions import student_partitions
 from student_sync.resources import SisDatabase, SyncSettings
 
@@ -213,13 +208,9 @@ def sis_tables(student_change_set: str) -> dict[str, Any]:
 def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: SisDatabase,
                 settings: SyncSettings) -> dg.MaterializeResult:
     summary = load_applied_summary(settings.change_set_root(), student_profiles)
-<<<<<<< HEAD
     path = write_run_report(sis.urls().sis, summary, settings.reports_path(), link=True)
-=======
-    path = write_report(summary, settings.reports_path())
     with engine_errors():
         open_rejections = open_rejections_markdown(sis.urls(), timezone=summary.options.timezone)
->>>>>>> issue13
     c = summary.counters
     context.log.info(f"report written: {path} and {html_path_for(path).name}")
     return dg.MaterializeResult(metadata={

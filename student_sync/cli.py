@@ -131,7 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
-<<<<<<< HEAD
     p = sub.add_parser(
         "report", help="write (again) the HTML report of an earlier run and print its path"
     )
@@ -142,9 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--last", action="store_true", help="the latest run with a report (the default)"
     )
     p.add_argument("--open", action="store_true", help="open the page in the system browser")
-=======
+
     _add_rejections_parser(sub)
->>>>>>> issue13
     return parser
 
 
@@ -332,7 +330,6 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-<<<<<<< HEAD
 def cmd_report(args: argparse.Namespace) -> int:
     import webbrowser
 
@@ -350,7 +347,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(path)
     if args.open and not webbrowser.open(path.resolve().as_uri()):
         print("student-sync: no browser could be started; open the file above", file=sys.stderr)
-=======
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- rejections
 def _add_rejections_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -448,7 +447,6 @@ def cmd_rejections(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header) - 1)]
     for row in [header, *table]:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + row[-1])
->>>>>>> issue13
     return EXIT_OK
 
 
@@ -457,11 +455,8 @@ COMMANDS = {
     "init": cmd_init,
     "demo-data": cmd_demo_data,
     "load-legacy-csv": cmd_load_csv,
-<<<<<<< HEAD
     "report": cmd_report,
-=======
     "rejections": cmd_rejections,
->>>>>>> issue13
 }
 
 

@@ -78,19 +78,13 @@ def test_one_cell_matches_the_engine_and_rematerializing_is_a_no_op(
     legacy = materialization_metadata(result, "legacy_students")
     assert legacy["dagster/row_count"] == 21
     assert legacy["null_rate_name"] == pytest.approx(100 / 21, abs=0.01)
-<<<<<<< HEAD
     report_meta = materialization_metadata(result, "sync_report")
     report = Path(report_meta["path"])
     assert json.loads(report.read_text())["summary"]["students"]["created"] == 20
     page = Path(report_meta["html_report"])
     assert page == report.with_suffix(".html") and "<svg" in page.read_text()
     assert report_meta["rejections"] == 1 and report_meta["success_rate"] == pytest.approx(95.24)
-=======
-    report_metadata = materialization_metadata(result, "sync_report")
-    report = Path(report_metadata["path"])
-    assert json.loads(report.read_text())["summary"]["students"]["created"] == 20
-    assert "| MISSING_NAME | 1 |" in report_metadata["open_rejections"]  # the rejections table
->>>>>>> issue13
+    assert "| MISSING_NAME | 1 |" in report_meta["open_rejections"]  # the rejections table
 
     again = h.materialize(key=key)
     assert again.success
