@@ -70,6 +70,10 @@ class SponsorshipAction:
     code: str
     sponsor_id: int
     row_id: int | None = None  # existing sponsorship row for end/reopen
+    # For "end": the start date of a period that starts on the run's day or later. Ending it
+    # there would make end_date <= start_date, which Django's clean() forbids: apply
+    # soft-deletes such a zero-length period instead (see apply._end_sponsorships).
+    start_date: date | None = None
 
 
 @dataclass
