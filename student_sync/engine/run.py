@@ -355,7 +355,7 @@ def run_sync(
             status, error = "failed", str(exc)
             _finish_quietly(ledger, status, counters, error)
             raise SyncFailed(error) from None
-        except (OperationalError, DBAPIError, DriverError) as exc:
+        except (OperationalError, DBAPIError, *DriverError) as exc:
             # One line naming the table, column or constraint: never the row (PostgreSQL's
             # DETAIL and CONTEXT quote its values), never the statement's parameters.
             status = "failed"

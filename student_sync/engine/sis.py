@@ -45,13 +45,12 @@ class SisNotReady(ConfigurationError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        first = problems[0]
-        more = (
-            f" (and {len(problems) - 1} more: run `student-sync init --check`)"
-            if len(problems) > 1
-            else ""
-        )
-        super().__init__(f"the SIS tables are not ready: {first}{more}")
+        if len(problems) == 1:
+            message = f"the SIS tables are not ready: {problems[0]}"
+        else:
+            listing = "".join(f"\n  - {p}" for p in problems)
+            message = f"the SIS tables are not ready ({len(problems)} problems):{listing}"
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -219,11 +218,8 @@ def _reflect_columns(conn: Connection, name: str) -> dict[str, SisColumn]:
     out: dict[str, SisColumn] = {}
     for c in inspector.get_columns(name):
         col_type = c["type"]
-        generated = (
-            c.get("default") is not None
-            or c.get("identity") is not None
-            or (c["name"] in pk and c.get("autoincrement") in (True, "auto"))
-        )
+        # The key is generated (an identity at the school, SQLite's rowid in the demo).
+        generated = c.get("default") is not None or c.get("identity") is not None or c["name"] in pk
         length = getattr(col_type, "length", None) if isinstance(col_type, String) else None
         out[c["name"]] = SisColumn(
             name=c["name"],
@@ -287,13 +283,11 @@ def inspect_sis(conn: Connection) -> SisInspection:
             "Django app (run its `manage.py migrate`); `student-sync init` creates them only "
             "in an empty database"
         )
-        return found
-    assert contact is not None
     roles = {
         "person": (schema.person, schema.SIS_SOURCED_COLUMNS["people_person"]),
         "profile": (schema.student_profile, schema.SIS_SOURCED_COLUMNS["people_studentprofile"]),
         "contact": (contact, (*schema.SIS_SOURCED_COLUMNS["contact"],
-                              *schema.CONTACT_FLAGS[contact.name])),
+                              *schema.CONTACT_FLAGS[contact.name]) if contact is not None else ()),
         "sponsor": (schema.sponsor, schema.SIS_SOURCED_COLUMNS["scholarships_sponsor"]),
         "sponsorship": (
             schema.sponsored_student,
@@ -302,9 +296,13 @@ def inspect_sis(conn: Connection) -> SisInspection:
     }  # fmt: skip
     tables: dict[str, SisTable] = {}
     for role, (declared, sourced) in roles.items():
+        if declared is None or declared.name not in present:
+            continue  # named above; the tables that are there are still checked
         columns = _reflect_columns(conn, declared.name)
         defaults = _check_table(declared, columns, sourced, found.problems)
         tables[role] = SisTable(declared, columns, defaults)
+    if "profile" not in tables:
+        return found
     ipk = tables["profile"].columns.get("legacy_ipk")
     if ipk is not None:
         found.legacy_ipk = {INT16_MAX: "smallint", INT32_MAX: "integer", INT64_MAX: "bigint"}.get(
