@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from student_sync.cli import main
 from student_sync.engine import schema
 from student_sync.engine.db import normalize_url
-from student_sync_tests.djangosis import django_manage
+from student_sync_tests.djangosis import sis_checks
 
 pytestmark = pytest.mark.postgres
 
@@ -27,12 +27,6 @@ STUDENTS = 520  # one batch of 600 holds them all: new rows and updates take the
 
 def schema_of(request: pytest.FixtureRequest) -> str:
     return request.node.callspec.params["django_sis_url"]
-
-
-def sis_checks(url: str, contact_schema: str, *args: str) -> dict[str, Any]:
-    done = django_manage(url, "sis_checks", *args, contact_schema=contact_schema,
-                         extra_apps=["sis_checks"])  # fmt: skip
-    return json.loads(done.stdout)
 
 
 def cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
