@@ -3,6 +3,7 @@ IPKs beyond the integer column, zero-length sponsorships, registrar-made contact
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -137,3 +138,30 @@ def test_init_on_an_empty_database_creates_django_shaped_tables(db: str) -> None
     engine.dispose()
     assert sponsor["mou_start_date"] is not None and sponsor["payment_terms_days"] == 30
     assert sponsor["contact_name"] == "" and sponsor["billing_cycle"] == "TERM"
+
+
+def test_a_student_id_the_registrar_already_used_is_rejected_not_a_failed_batch(
+    db: str, tmp_path
+) -> None:
+    now = datetime.now(UTC)
+    engine = make_engine(normalize_url(db))
+    with engine.begin() as conn:
+        person_id = conn.execute(
+            schema.person.insert().values(
+                {**schema.DJANGO_DEFAULTS["people_person"], "unique_id": uuid.uuid4(),
+                 "family_name": "MADE", "personal_name": "IN SIS", "full_name": "MADE IN SIS",
+                 "created_at": now, "updated_at": now}
+            )  # fmt: skip
+        ).inserted_primary_key[0]
+        conn.execute(
+            schema.student_profile.insert().values(
+                {**schema.DJANGO_DEFAULTS["people_studentprofile"], "person_id": person_id,
+                 "student_id": 2, "created_at": now, "updated_at": now}
+            )  # fmt: skip
+        )
+    engine.dispose()
+    write_legacy(db, [row(1), row(2), row(3)])
+    result = run(db, tmp_path)
+    assert result.counters.classes["create"] == 2
+    assert result.counters.rejections == {"EXISTS_IN_SIS": 1}
+    assert person_of(db, 2)["family_name"] == "MADE"  # the registrar's row, untouched

@@ -186,7 +186,9 @@ class Planner:
         ]
         self._plan_children(conn, [p for p in planned if isinstance(p, PlannedStudent)])
         planned = [
-            rejected_email(p) if isinstance(p, PlannedStudent) and p.row_class == "reject" else p
+            (p.rejection or rejected_email(p))
+            if isinstance(p, PlannedStudent) and p.row_class == "reject"
+            else p
             for p in planned
         ]
         size = self.options.batch_size
@@ -262,6 +264,8 @@ class Planner:
         owners = target.school_email_owners(
             conn, (p.record.person["school_email"] for p in writes if p.record)
         )
+        self._reject_ids_taken_in_sis(conn, [p for p in writes if p.row_class == "create"])
+        writes = [p for p in writes if p.row_class != "reject"]
         updates = [p for p in writes if p.row_class == "update" and p.state is not None]
         contacts = target.load_contacts(
             conn, (p.state.contact_id for p in updates if p.state), self.contact_table
@@ -301,6 +305,22 @@ class Planner:
                 sponsorships.not_started.get(profile, {}),
             )
         self._release_old_emails(conn, updates)
+
+    def _reject_ids_taken_in_sis(self, conn: Connection, creates: list[PlannedStudent]) -> None:
+        """A new student whose id a profile the sync did not make already holds (the
+        registrar created it in the SIS) is rejected, not inserted over it: the unique
+        student_id would fail the whole batch."""
+        taken = target.profile_student_ids(conn, [p.student_id for p in creates])
+        for p in creates:
+            if p.student_id in taken and p.record is not None:
+                p.row_class = "reject"
+                p.rejection = Rejection(
+                    p.record.legacy_id,
+                    str(p.record.ipk),
+                    "EXISTS_IN_SIS",
+                    f"student id {p.student_id} belongs to a profile made in the SIS, not by "
+                    "the sync",
+                )
 
     def _release_old_emails(self, conn: Connection, updates: list[PlannedStudent]) -> None:
         """An update that changes a school email frees the old one for later batches."""

@@ -99,6 +99,18 @@ def vanished_states(
     return [_state_from_row(r) for r in conn.execute(stmt).mappings()]
 
 
+def profile_student_ids(conn: Connection, student_ids: Iterable[int]) -> set[int]:
+    """Which of these student ids a profile in the SIS already holds."""
+    wanted = sorted(set(student_ids))
+    sp = schema.student_profile
+    found: set[int] = set()
+    for part in chunked(wanted):
+        found.update(
+            conn.scalars(select(sp.c.student_id).where(member_of(conn, sp.c.student_id, part)))
+        )
+    return found
+
+
 def school_email_owners(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
     """Who holds each school email now: ``s<student_id>`` or ``p<person_id>`` (no profile)."""
     wanted = sorted({e for e in emails if e})
