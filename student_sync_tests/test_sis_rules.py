@@ -165,3 +165,20 @@ def test_a_student_id_the_registrar_already_used_is_rejected_not_a_failed_batch(
     assert result.counters.classes["create"] == 2
     assert result.counters.rejections == {"EXISTS_IN_SIS": 1}
     assert person_of(db, 2)["family_name"] == "MADE"  # the registrar's row, untouched
+
+
+def test_init_check_changes_nothing(sqlite_url: str, capsys) -> None:
+    from student_sync.cli import main
+
+    assert main(["init", "--check", "--database-url", sqlite_url]) == 2
+    out = capsys.readouterr().out
+    assert "no SIS tables" in out and "Not ready" in out
+    engine = make_engine(normalize_url(sqlite_url))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM sqlite_master").all() == []
+    engine.dispose()
+    assert main(["init", "--database-url", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["init", "--check", "--database-url", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "contact table: people_emergencycontact" in out and "Ready" in out
