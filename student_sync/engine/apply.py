@@ -73,7 +73,9 @@ def upsert(
     changed = [c for c in columns if c not in keys and c not in keep_on_update]
     if _bulk(conn, rows):
         stage = _stage(conn, table, rows)
-        stmt = postgresql.insert(table).from_select(columns, select(*(stage.c[c] for c in columns)))
+        stmt = postgresql.insert(table).from_select(
+            columns, select(*(stage.c[c] for c in columns))
+        )
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=list(keys), set_={c: stmt.excluded[c] for c in changed}
@@ -97,7 +99,9 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
     if _bulk(conn, rows):
         stage = _stage(conn, table, rows)
         conn.execute(
-            update(table).values({c: stage.c[c] for c in columns}).where(table.c.id == stage.c.id)
+            update(table)
+            .values({c: stage.c[c] for c in columns})
+            .where(table.c.id == stage.c.id)
         )
         return
     stmt = (

@@ -316,7 +316,7 @@ class Planner:
                 p.row_class = "reject"
                 p.rejection = Rejection(
                     p.record.legacy_id,
-                    str(p.record.ipk),
+                    "" if p.record.ipk is None else str(p.record.ipk),
                     "EXISTS_IN_SIS",
                     f"student id {p.student_id} belongs to a profile made in the SIS, not by "
                     "the sync",
