@@ -3,7 +3,9 @@
 Three families live here:
 
 * the SIS tables, in the shape the school's Django app gives them (``people_*`` and
-  ``scholarships_*``); the sync writes them but never alters them when they already exist;
+  ``scholarships_*``, both contact tables), with ``DJANGO_DEFAULTS``, the Django defaults of
+  their NOT NULL columns; the sync writes them but never alters them when they already exist
+  (``engine.sis`` reflects what the database really has at the start of every run);
 * ``legacy_students``, the staging table loaded from the SQL Server export (every column text);
 * the sync's own tables (``student_sync_*``): per-student sync state, stored rejections and the
   run ledger. They are versioned with Alembic (``engine/alembic``, see ``engine.migrations``);
