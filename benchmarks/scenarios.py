@@ -304,9 +304,23 @@ _SPONSOR_COLS = (
 
 
 def _insert_sql(table: str, cols: tuple[str, ...], returning: bool) -> str:
-    marks = ", ".join(["%s"] * len(cols))
+    """An INSERT of ``cols``; the Django defaults of the NOT NULL columns it leaves out are
+    written as literals (the SIS columns have no DEFAULT, as at the school)."""
+    from student_sync.engine import schema
+
+    extra = {k: v for k, v in schema.DJANGO_DEFAULTS[table].items() if k not in cols}
+    names = (*cols, *extra)
+    marks = ", ".join(["%s"] * len(cols) + [_literal(v) for v in extra.values()])
     tail = " RETURNING id" if returning else ""
-    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}){tail}"
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}){tail}"
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)  # numbers, Decimal
 
 
 def _update_sql(table: str, cols: tuple[str, ...], where: str) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 from student_sync.engine.db import (
     ConfigurationError,
     DatabaseUnavailable,
+    DriverError,
+    describe_db_error,
     describe_url,
     make_engine,
     mask_text,
@@ -78,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init", help="create/upgrade target tables, load the known sponsors")
     _add_db_flags(p, legacy=False)
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: report what the sync needs and what the database has "
+        "(exit 0 ready, 2 not ready)",
+    )
 
     p = sub.add_parser("demo-data", help="write a synthetic legacy_students table")
     _add_db_flags(p, legacy=False)
@@ -255,6 +263,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     urls = resolve_urls(args.database_url)
     engine = _connect_or_fail(urls.sis)
     try:
+        if args.check:
+            return _init_check(engine, urls.sis)
         result = initialize(engine)
     finally:
         engine.dispose()
@@ -263,11 +273,41 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"  created SIS tables: {', '.join(result.created_sis_tables)}")
     if result.existing_sis_tables:
         print(f"  existing SIS tables checked: {', '.join(result.existing_sis_tables)}")
+    print(f"  contact table: {result.contact_table}")
     if result.created_sync_tables:
         print(f"  created sync tables: {', '.join(result.created_sync_tables)}")
     print(f"  sponsors added: {', '.join(result.sponsors_added) or 'none (all present)'}")
     print(f"  sync schema version: {result.schema_version}")
     return EXIT_OK
+
+
+def _init_check(engine: Any, url: str) -> int:
+    """`init --check`: what the sync needs and what it found; writes nothing."""
+    from student_sync.engine.setup import check_readiness
+
+    found = check_readiness(engine)
+    sis = found.sis
+    print(f"Target: {describe_url(url)} (checked, nothing changed)")
+    for name, there in sis.tables.items():
+        print(f"  {name}: {'present' if there else 'absent'}")
+    print(f"  contact table: {sis.contact_table or 'none found'}")
+    if sis.schema is not None:
+        print(f"  contact flavour: {sis.schema.contact_flavour}")
+        for t in sis.schema.tables:
+            if t.insert_defaults:
+                filled = ", ".join(sorted(t.insert_defaults))
+                print(f"  {t.name}: Django defaults given on insert: {filled}")
+    print(f"  people_studentprofile.legacy_ipk: {sis.legacy_ipk}")
+    for name, there in found.sync_tables.items():
+        print(f"  {name}: {'present' if there else 'absent'}")
+    print(f"  known sponsors missing: {', '.join(found.sponsors_missing) or 'none'}")
+    if found.ready:
+        print("Ready: `student-sync migrate` can run.")
+        return EXIT_OK
+    print("Not ready:")
+    for problem in found.problems:
+        print(f"  - {problem}")
+    return EXIT_USAGE
 
 
 def _school_yesterday() -> date:
@@ -489,8 +529,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DatabaseUnavailable, SyncFailed) as exc:
         print(f"student-sync: {mask_text(str(exc), *secrets)}", file=sys.stderr)
         return EXIT_FAILED
-    except (OperationalError, DBAPIError) as exc:
-        detail = str(exc.orig or exc).strip().splitlines()[0]
+    except (OperationalError, DBAPIError, *DriverError) as exc:
+        detail = describe_db_error(exc)  # one line, no row values
         print(f"student-sync: database error: {mask_text(detail, *secrets)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

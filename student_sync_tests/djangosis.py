@@ -6,11 +6,13 @@ with the database and contact schema in its environment.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -70,3 +72,11 @@ def build_django_sis(url: str, contact_schema: str = "contact") -> None:
         return
     django_manage(url, "migrate", "people", "0002", "-v0", contact_schema=contact_schema)
     django_manage(url, "migrate", "scholarships", "-v0", contact_schema=contact_schema)
+
+
+def sis_checks(url: str, contact_schema: str, *args: str) -> dict[str, Any]:
+    """`manage.py sis_checks ARGS` (the test-only app in `django_sis/sis_checks`), as JSON."""
+    done = django_manage(
+        url, "sis_checks", *args, contact_schema=contact_schema, extra_apps=["sis_checks"]
+    )
+    return json.loads(done.stdout)

@@ -13,7 +13,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from psycopg import sql as pgsql
@@ -23,7 +23,8 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from student_sync.engine import schema
-from student_sync.engine.model import PlanBatch, PlannedStudent, StateRow
+from student_sync.engine.model import PlanBatch, PlannedStudent, SponsorshipAction, StateRow
+from student_sync.engine.sis import SisSchema, reflect_sis
 from student_sync.engine.target import member_of
 
 
@@ -249,13 +250,54 @@ def _copy_with_sequence_ids(
 
 
 def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, Any]:
+    """The contact's values (an update leaves the purpose flags as the SIS has them)."""
     assert p.record is not None and p.record.contact is not None
     return {
         "person_id": person_id,
         **p.record.contact.__dict__,
-        "is_primary": True,
         "updated_at": now,
     }
+
+
+def _new_contacts(
+    conn: Connection,
+    sis: SisSchema,
+    planned: list[tuple[PlannedStudent, int]],
+    now: datetime,
+    *,
+    existing_people: bool,
+) -> list[int]:
+    """Insert the sync's emergency contacts of (student, person id) pairs; returns their ids.
+
+    On ``people_emergencycontact`` one primary per person is a unique index: a person who
+    already has a primary contact (one the registrar made) gets the sync's as non-primary.
+    """
+    flags = sis.contact_flags
+    taken: set[int] = set()
+    if existing_people and "is_primary" in flags and planned:
+        t = sis.contact_table
+        person_ids = [pid for _, pid in planned]
+        taken = set(
+            conn.scalars(
+                select(t.c.person_id).where(
+                    member_of(conn, t.c.person_id, person_ids), t.c.is_primary.is_(True)
+                )
+            )
+        )
+    rows = [
+        sis.contact.for_insert(
+            {
+                **_contact_row(p, pid, now),
+                **flags,
+                **({"is_primary": False} if pid in taken else {}),
+                "created_at": now,
+                "is_deleted": False,
+                "deleted_at": None,
+            }
+        )
+        for p, pid in planned
+    ]
+    return _insert_returning_ids(conn, sis.contact_table, rows, key="person_id")
 
 
 def _state_row(
@@ -293,8 +335,15 @@ def apply_batch(
     now: datetime,
     today: date,
     mapping_version: str,
+    sis: SisSchema | None = None,
 ) -> None:
-    """Apply a batch inside the caller's transaction."""
+    """Apply a batch inside the caller's transaction.
+
+    ``sis``: the SIS as reflected at the run's start (reflected here when not given). Every
+    insert carries the Django defaults of the NOT NULL columns the sync does not source.
+    """
+    if sis is None:
+        sis = reflect_sis(conn)
     creates = [p for p in batch.students if p.row_class == "create"]
     updates = [p for p in batch.students if p.row_class == "update"]
     deletes = [p for p in batch.students if p.row_class == "delete"]
@@ -307,14 +356,16 @@ def apply_batch(
         conn,
         schema.person,
         [
-            {
-                **p.record.person,
-                "unique_id": unique_id,
-                "created_at": now,
-                "updated_at": now,
-                "is_deleted": False,
-                "deleted_at": None,
-            }
+            sis.person.for_insert(
+                {
+                    **p.record.person,
+                    "unique_id": unique_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "is_deleted": False,
+                    "deleted_at": None,
+                }
+            )
             for p, unique_id in zip(
                 new_people, new_uuids(len(new_people), as_text=_is_postgres(conn)), strict=True
             )
@@ -325,14 +376,16 @@ def apply_batch(
         conn,
         schema.student_profile,
         [
-            {
-                **p.record.profile,
-                "person_id": pid,
-                "created_at": now,
-                "updated_at": now,
-                "is_deleted": False,
-                "deleted_at": None,
-            }
+            sis.profile.for_insert(
+                {
+                    **p.record.profile,
+                    "person_id": pid,
+                    "created_at": now,
+                    "updated_at": now,
+                    "is_deleted": False,
+                    "deleted_at": None,
+                }
+            )
             for p, pid in zip(creates, person_ids, strict=True)
             if p.record
         ],
@@ -344,15 +397,7 @@ def apply_batch(
     contact_ids = dict(
         zip(
             [p.student_id for p, _ in with_contact],
-            _insert_returning_ids(
-                conn,
-                schema.emergency_contact,
-                [
-                    {**_contact_row(p, pid, now), "created_at": now, "is_deleted": False}
-                    for p, pid in with_contact
-                ],
-                key="person_id",
-            ),
+            _new_contacts(conn, sis, with_contact, now, existing_people=False),
             strict=True,
         )
     )
@@ -364,7 +409,7 @@ def apply_batch(
             )
         )
         new_sponsorships += [
-            _sponsorship(a.sponsor_id, prof, today, now)
+            _sponsorship(sis, a.sponsor_id, prof, today, now)
             for a in p.sponsorships
             if a.action == "create"
         ]
@@ -411,42 +456,45 @@ def apply_batch(
             contact_deletes.append(p.state.contact_id)
         elif p.contact_action == "create":
             contact_creates.append(p)
-    _update_by_id(conn, schema.emergency_contact, contact_updates)
+    _update_by_id(conn, sis.contact_table, contact_updates)
     if contact_deletes:
-        t = schema.emergency_contact
+        t = sis.contact_table
         conn.execute(t.delete().where(t.c.id.in_(contact_deletes)))
     created_contacts = dict(
         zip(
             [p.student_id for p in contact_creates],
-            _insert_returning_ids(
+            _new_contacts(
                 conn,
-                schema.emergency_contact,
-                [
-                    {
-                        **_contact_row(p, p.state.person_id or 0, now),
-                        "created_at": now,
-                        "is_deleted": False,
-                    }
-                    for p in contact_creates
-                    if p.state
-                ],
-                key="person_id",
+                sis,
+                [(p, p.state.person_id or 0) for p in contact_creates if p.state],
+                now,
+                existing_people=True,
             ),
             strict=True,
         )
     )
-    ended, reopened = [], []
+    ending: list[SponsorshipAction] = []
+    reopened = []
     for p in updates:
         assert p.state is not None
         for a in p.sponsorships:
             if a.action == "create":
                 new_sponsorships.append(
-                    _sponsorship(a.sponsor_id, p.state.profile_id or 0, today, now)
+                    _sponsorship(sis, a.sponsor_id, p.state.profile_id or 0, today, now)
                 )
             elif a.action == "end":
-                ended.append({"id": a.row_id, "end_date": today, "updated_at": now})
+                ending.append(a)
             else:
-                reopened.append({"id": a.row_id, "end_date": None, "updated_at": now})
+                # Reopening a period ended (soft-deleted, zero-length) earlier today.
+                reopened.append(
+                    {
+                        "id": a.row_id,
+                        "end_date": None,
+                        "updated_at": now,
+                        "is_deleted": False,
+                        "deleted_at": None,
+                    }
+                )
         contact_id = p.state.contact_id
         if p.contact_action == "delete":
             contact_id = None
@@ -464,7 +512,7 @@ def apply_batch(
                 mapping_version,
             )
         )
-    _update_by_id(conn, schema.sponsored_student, ended)
+    _end_sponsorships(conn, ending, today, now)
     _update_by_id(conn, schema.sponsored_student, reopened)
     _insert(conn, schema.sponsored_student, new_sponsorships)
 
@@ -515,18 +563,48 @@ def apply_batch(
     _record_rejections(conn, batch, run_id, now)
 
 
-def _sponsorship(sponsor_id: int, profile_id: int, today: date, now: datetime) -> dict[str, Any]:
-    return {
-        "sponsor_id": sponsor_id,
-        "student_id": profile_id,
-        "sponsorship_type": "FULL",
-        "start_date": today,
-        "end_date": None,
-        "notes": "opened by student_sync",
-        "created_at": now,
-        "updated_at": now,
-        "is_deleted": False,
-    }
+def _sponsorship(
+    sis: SisSchema, sponsor_id: int, profile_id: int, today: date, now: datetime
+) -> dict[str, Any]:
+    return sis.sponsorship.for_insert(
+        {
+            "sponsor_id": sponsor_id,
+            "student_id": profile_id,
+            "sponsorship_type": "FULL",
+            "start_date": today,
+            "end_date": None,
+            "notes": "opened by student_sync",
+            "created_at": now,
+            "updated_at": now,
+            "is_deleted": False,
+            "deleted_at": None,
+        }
+    )
+
+
+def _end_sponsorships(
+    conn: Connection, ending: list[SponsorshipAction], today: date, now: datetime
+) -> None:
+    """End periods on ``today``; a period that starts today or later would end on or before
+    its start (Django wants end_date > start_date), so it is soft-deleted instead, its end
+    set to the day after its start: hidden by Django's manager, kept as history, never
+    overlapping a period opened later."""
+    ended, zero_length = [], []
+    for a in ending:
+        if a.start_date is not None and a.start_date >= today:
+            zero_length.append(
+                {
+                    "id": a.row_id,
+                    "end_date": a.start_date + timedelta(days=1),
+                    "updated_at": now,
+                    "is_deleted": True,
+                    "deleted_at": now,
+                }
+            )
+        else:
+            ended.append({"id": a.row_id, "end_date": today, "updated_at": now})
+    _update_by_id(conn, schema.sponsored_student, ended)
+    _update_by_id(conn, schema.sponsored_student, zero_length)
 
 
 def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:

@@ -70,6 +70,10 @@ class SponsorshipAction:
     code: str
     sponsor_id: int
     row_id: int | None = None  # existing sponsorship row for end/reopen
+    # For "end": the start date of a period that starts on the run's day or later. Ending it
+    # there would make end_date <= start_date, which Django's clean() forbids: apply
+    # soft-deletes such a zero-length period instead (see apply._end_sponsorships).
+    start_date: date | None = None
 
 
 @dataclass
@@ -87,6 +91,9 @@ class PlannedStudent:
     sponsorships: list[SponsorshipAction] = field(default_factory=list)
     # True when only the sync state needs refreshing (same values, new raw digest).
     state_only: bool = False
+    # Set when planning its children turned the row into a rejection (a value the target
+    # cannot hold): the reason and detail.
+    rejection: Rejection | None = None
 
 
 @dataclass
@@ -272,6 +279,7 @@ def batch_from_dict(data: dict[str, Any]) -> PlanBatch:
                 "record": record(s["record"]),
                 "state": state(s["state"]),
                 "sponsorships": [SponsorshipAction(**a) for a in s["sponsorships"]],
+                "rejection": Rejection(**s["rejection"]) if s.get("rejection") else None,
             }
         )
         for s in data["students"]

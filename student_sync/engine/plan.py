@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from student_sync.engine import schema, target
+from student_sync.engine.fit import fit_record
 from student_sync.engine.model import (
     ContactValues,
     PlanBatch,
@@ -24,6 +25,7 @@ from student_sync.engine.model import (
     StudentRecord,
 )
 from student_sync.engine.options import SyncOptions
+from student_sync.engine.sis import FitLimits, SisSchema, declared_limits
 from student_sync.engine.transform import display_id, parse_student_id
 from student_sync.engine.workers import InlineTransformer, Pending, Transformer
 
@@ -80,11 +82,24 @@ def plan_sponsorships(
     open_rows: Mapping[str, int],
     started_today: Mapping[str, int],
     sponsor_ids: Mapping[str, int],
+    not_started: Mapping[str, date] | None = None,
 ) -> list[SponsorshipAction]:
-    """New code opens, vanished code ends, changed code does both; never deletes."""
+    """New code opens, vanished code ends, changed code does both; never deletes.
+
+    ``not_started``: open periods that start on the run's day or later (code -> start date);
+    their end action carries the start date (apply soft-deletes a zero-length period).
+    """
     actions: list[SponsorshipAction] = []
     for code in sorted(set(open_rows) - set(desired)):
-        actions.append(SponsorshipAction("end", code, sponsor_ids.get(code, 0), open_rows[code]))
+        actions.append(
+            SponsorshipAction(
+                "end",
+                code,
+                sponsor_ids.get(code, 0),
+                open_rows[code],
+                start_date=(not_started or {}).get(code),
+            )
+        )
     for code in desired:
         if code in open_rows or code not in sponsor_ids:
             continue
@@ -125,6 +140,17 @@ class Planner:
     claims_committed_per_page: bool = False
     batch_number: int = 0
     transformer: Transformer | None = None
+    # The SIS as reflected at the run's start: its contact table and the limits values are
+    # fitted to. None: the declared (Django-shaped) tables, as on a database `init` created.
+    sis: SisSchema | None = None
+
+    @property
+    def limits(self) -> FitLimits:
+        return self.sis.limits() if self.sis is not None else declared_limits()
+
+    @property
+    def contact_table(self) -> Table:
+        return self.sis.contact_table if self.sis is not None else schema.emergency_contact
 
     def _transformer(self) -> Transformer:
         if self.transformer is None:
@@ -146,7 +172,10 @@ class Planner:
         """Classify the transformed rows, plan their children, cut the page into batches."""
         if self.claims_committed_per_page:
             self.email_claims.clear()
-        records = iter(page.transformed())
+        limits = self.limits
+        records = iter(
+            fit_record(r, limits) if isinstance(r, StudentRecord) else r for r in page.transformed()
+        )
         planned: list[PlannedStudent | Rejection] = [
             early
             if early is not None
@@ -155,7 +184,9 @@ class Planner:
         ]
         self._plan_children(conn, [p for p in planned if isinstance(p, PlannedStudent)])
         planned = [
-            rejected_email(p) if isinstance(p, PlannedStudent) and p.row_class == "reject" else p
+            (p.rejection or rejected_email(p))
+            if isinstance(p, PlannedStudent) and p.row_class == "reject"
+            else p
             for p in planned
         ]
         size = self.options.batch_size
@@ -231,9 +262,13 @@ class Planner:
         owners = target.school_email_owners(
             conn, (p.record.person["school_email"] for p in writes if p.record)
         )
+        self._reject_ids_taken_in_sis(conn, [p for p in writes if p.row_class == "create"])
+        writes = [p for p in writes if p.row_class != "reject"]
         updates = [p for p in writes if p.row_class == "update" and p.state is not None]
-        contacts = target.load_contacts(conn, (p.state.contact_id for p in updates if p.state))
-        open_rows, started_today = target.load_sponsorships(
+        contacts = target.load_contacts(
+            conn, (p.state.contact_id for p in updates if p.state), self.contact_table
+        )
+        sponsorships = target.load_sponsorships(
             conn, (p.state.profile_id for p in updates if p.state), self.today
         )
         for p in writes:
@@ -251,17 +286,39 @@ class Planner:
                 p.contact_action = "create" if p.record.contact else None
                 p.sponsorships = plan_sponsorships(p.record.sponsor_codes, {}, {}, self.sponsor_ids)
                 continue
-            has_contact = state.contact_id is not None
+            # The sync's contact is the row its state names, if that row is still there and
+            # still this person's (the registrar may have deleted it; a changed contact table
+            # holds other rows under old ids): otherwise a new one is created.
+            owner, current = contacts.get(state.contact_id or -1, (None, None))
+            has_contact = owner is not None and owner == state.person_id
             p.contact_action = plan_contact(
-                p.record.contact, contacts.get(state.contact_id or -1), has_contact
+                p.record.contact, current if has_contact else None, has_contact
             )
+            profile = state.profile_id or -1
             p.sponsorships = plan_sponsorships(
                 p.record.sponsor_codes,
-                open_rows.get(state.profile_id or -1, {}),
-                started_today.get(state.profile_id or -1, {}),
+                sponsorships.open_rows.get(profile, {}),
+                sponsorships.started_today.get(profile, {}),
                 self.sponsor_ids,
+                sponsorships.not_started.get(profile, {}),
             )
         self._release_old_emails(conn, updates)
+
+    def _reject_ids_taken_in_sis(self, conn: Connection, creates: list[PlannedStudent]) -> None:
+        """A new student whose id a profile the sync did not make already holds (the
+        registrar created it in the SIS) is rejected, not inserted over it: the unique
+        student_id would fail the whole batch."""
+        taken = target.profile_student_ids(conn, [p.student_id for p in creates])
+        for p in creates:
+            if p.student_id in taken and p.record is not None:
+                p.row_class = "reject"
+                p.rejection = Rejection(
+                    p.record.legacy_id,
+                    "" if p.record.ipk is None else str(p.record.ipk),
+                    "EXISTS_IN_SIS",
+                    f"student id {p.student_id} belongs to a profile made in the SIS, not by "
+                    "the sync",
+                )
 
     def _release_old_emails(self, conn: Connection, updates: list[PlannedStudent]) -> None:
         """An update that changes a school email frees the old one for later batches."""

@@ -32,6 +32,8 @@ from student_sync.engine.changeset import ChangeSet
 from student_sync.engine.db import (
     DatabaseUnavailable,
     DatabaseUrls,
+    DriverError,
+    describe_db_error,
     describe_url,
     make_engine,
     mask_text,
@@ -52,6 +54,7 @@ from student_sync.engine.plan import Planner, PreparedPage
 from student_sync.engine.report import MAX_DETAILED_REJECTIONS, RunSummary, write_report
 from student_sync.engine.report_html import TREND_RUNS, TrendPoint, write_html_report
 from student_sync.engine.setup import check_ready
+from student_sync.engine.sis import SisSchema
 from student_sync.engine.workers import auto_workers, open_transformer, prefetched
 
 Stage = Literal["all", "plan", "apply"]
@@ -87,10 +90,12 @@ class RunResult:
         return 0 if ok else 1
 
 
-def mapping_version(sponsor_codes: dict[str, int]) -> str:
-    """Rules version plus the sponsor catalogue: a new sponsor re-evaluates affected rows."""
+def mapping_version(sponsor_codes: dict[str, int], sis: SisSchema | None = None) -> str:
+    """Rules version plus the sponsor catalogue plus what of the SIS schema shapes the values
+    written (contact table, column lengths): a change to either re-evaluates the rows."""
     catalogue = hashlib.sha256(",".join(sorted(sponsor_codes)).encode()).hexdigest()[:8]
-    return f"{domain.MAPPING_VERSION};sponsors-{catalogue}"
+    version = f"{domain.MAPPING_VERSION};sponsors-{catalogue}"
+    return f"{version};sis-{sis.tag()}" if sis is not None else version
 
 
 def options_to_dict(options: SyncOptions) -> dict[str, Any]:
@@ -410,9 +415,9 @@ def run_sync(
 
     with _engines(urls) as (sis, legacy), run_lock(sis, what=describe_url(urls.sis)) as lock:
         with sis.connect() as conn:
-            check_ready(conn)
+            sis_schema = check_ready(conn)  # reflected once: every page and batch uses it
             sponsors = target.sponsor_ids(conn)
-        version = mapping_version(sponsors)
+        version = mapping_version(sponsors, sis_schema)
         today = started.astimezone(school_zone(options.timezone)).date()
         ledger = _Ledger(sis, run_id, enabled=writes)
         try:
@@ -441,8 +446,16 @@ def run_sync(
                     change_set = ChangeSet.create(change_set_root)
                     token = _state_token(sis)
                 batches = _plan(
-                    sis, legacy, options, version, sponsors, today, counters, rejections,
+                    sis,
+                    legacy,
+                    options,
+                    version,
+                    sponsors,
+                    today,
+                    counters,
+                    rejections,
                     applied_as_planned=writes,
+                    sis_schema=sis_schema,
                 )
                 # Planning fills the counters as batches are yielded: read them per batch.
                 on_batch = partial(_report_progress, progress, counters)
@@ -474,6 +487,7 @@ def run_sync(
                     version=version,
                     on_batch=on_batch,
                     lock=lock,
+                    sis_schema=sis_schema,
                 )
         except MassDeleteRefused as exc:
             status, error = "refused", str(exc)
@@ -483,16 +497,18 @@ def run_sync(
             status, error = "failed", str(exc)
             _finish_quietly(ledger, status, counters, error)
             raise SyncFailed(error) from None
-        except (OperationalError, DBAPIError) as exc:
+        except (OperationalError, DBAPIError, *DriverError) as exc:
+            # One line naming the table, column or constraint: never the row (PostgreSQL's
+            # DETAIL and CONTEXT quote its values), never the statement's parameters.
             status = "failed"
             error = mask_text(
-                f"database error: {str(exc.orig or exc).strip()}",
+                f"database error: {describe_db_error(exc)}",
                 url_password(urls.sis),
                 url_password(urls.legacy),
             )
             _finish_quietly(ledger, status, counters, error)
             raise SyncFailed(
-                f"{error.splitlines()[0]}; committed batches stay applied, rerun to converge"
+                f"{error}; committed batches stay applied, rerun to converge"
             ) from None
         except BaseException as exc:
             status = "failed"
@@ -557,6 +573,7 @@ def _plan(
     rejections: list[Rejection],
     *,
     applied_as_planned: bool,
+    sis_schema: SisSchema | None = None,
 ) -> Iterator[PlanBatch]:
     """Planned batches in student-id order; counters are filled as batches are yielded.
 
@@ -581,6 +598,7 @@ def _plan(
         today=today,
         duplicate_keys=duplicates,
         claims_committed_per_page=applied_as_planned,
+        sis=sis_schema,
     )
     skip = _skip_in_database(sis, legacy, options, version, duplicates)
     workers = (
@@ -699,12 +717,19 @@ def _apply_all(
     version: str,
     on_batch: Callable[[PlanBatch], None],
     lock: RunLock | None = None,
+    sis_schema: SisSchema | None = None,
 ) -> None:
     for batch in batches:
         if writes and (batch.students or batch.rejections or batch.vanished):
             with sis.begin() as conn:
                 apply_batch(
-                    conn, batch, run_id=run_id, now=started, today=today, mapping_version=version
+                    conn,
+                    batch,
+                    run_id=run_id,
+                    now=started,
+                    today=today,
+                    mapping_version=version,
+                    sis=sis_schema,
                 )
                 if lock is not None:
                     lock.verify()  # commit only while this run still holds the lock

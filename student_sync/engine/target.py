@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, any_, bindparam, func, or_, select
+from sqlalchemy import Connection, Table, and_, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from student_sync.engine import schema
@@ -85,6 +86,18 @@ def vanished_states(
     return [_state_from_row(r) for r in conn.execute(stmt).mappings()]
 
 
+def profile_student_ids(conn: Connection, student_ids: Iterable[int]) -> set[int]:
+    """Which of these student ids a profile in the SIS already holds."""
+    wanted = sorted(set(student_ids))
+    sp = schema.student_profile
+    found: set[int] = set()
+    for part in chunked(wanted):
+        found.update(
+            conn.scalars(select(sp.c.student_id).where(member_of(conn, sp.c.student_id, part)))
+        )
+    return found
+
+
 def school_email_owners(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
     """Who holds each school email now: ``s<student_id>`` or ``p<person_id>`` (no profile)."""
     wanted = sorted({e for e in emails if e})
@@ -101,26 +114,43 @@ def school_email_owners(conn: Connection, emails: Iterable[str]) -> dict[str, st
     return owners
 
 
-def load_contacts(conn: Connection, contact_ids: Iterable[int]) -> dict[int, ContactValues]:
+def load_contacts(
+    conn: Connection, contact_ids: Iterable[int], table: Table = schema.emergency_contact
+) -> dict[int, tuple[int, ContactValues]]:
+    """The sync's contacts by id: (person id, values). ``table`` is the SIS's contact table."""
     wanted = sorted({c for c in contact_ids if c is not None})
-    c = schema.emergency_contact
     fields = list(ContactValues.__dataclass_fields__)
-    found: dict[int, ContactValues] = {}
+    found: dict[int, tuple[int, ContactValues]] = {}
     for part in chunked(wanted):
-        stmt = select(c.c.id, *(c.c[f] for f in fields)).where(member_of(conn, c.c.id, part))
+        stmt = select(table.c.id, table.c.person_id, *(table.c[f] for f in fields)).where(
+            member_of(conn, table.c.id, part)
+        )
         for row in conn.execute(stmt).mappings():
-            found[row["id"]] = ContactValues(**{f: row[f] or "" for f in fields})
+            found[row["id"]] = (
+                row["person_id"],
+                ContactValues(**{f: row[f] or "" for f in fields}),
+            )
     return found
+
+
+@dataclass
+class OpenSponsorships:
+    """A page's sponsorships the planner needs, by profile id and sponsor code."""
+
+    open_rows: dict[int, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    started_today: dict[int, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    # Open periods starting on the run's day or later: code -> start date.
+    not_started: dict[int, dict[str, date]] = field(default_factory=lambda: defaultdict(dict))
 
 
 def load_sponsorships(
     conn: Connection, profile_ids: Iterable[int], today: date
-) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
-    """Open sponsorships (code -> row id) and those started today (reopen candidates)."""
+) -> OpenSponsorships:
+    """Open sponsorships (code -> row id), those started today (reopen candidates), and the
+    open ones that start today or later (ending them is a zero-length period)."""
     wanted = sorted({p for p in profile_ids if p is not None})
     ss, sp = schema.sponsored_student, schema.sponsor
-    open_rows: dict[int, dict[str, int]] = defaultdict(dict)
-    started_today: dict[int, dict[str, int]] = defaultdict(dict)
+    found = OpenSponsorships()
     for part in chunked(wanted):
         stmt = (
             select(ss.c.id, ss.c.student_id, ss.c.end_date, ss.c.start_date, sp.c.code)
@@ -131,11 +161,14 @@ def load_sponsorships(
             )
         )
         for row in conn.execute(stmt).mappings():
+            student, code = row["student_id"], row["code"]
             if row["end_date"] is None:
-                open_rows[row["student_id"]][row["code"]] = row["id"]
+                found.open_rows[student][code] = row["id"]
+                if row["start_date"] >= today:
+                    found.not_started[student][code] = row["start_date"]
             elif row["start_date"] == today:
-                started_today[row["student_id"]][row["code"]] = row["id"]
-    return open_rows, started_today
+                found.started_today[student][code] = row["id"]
+    return found
 
 
 def sponsor_ids(conn: Connection) -> dict[str, int]:
