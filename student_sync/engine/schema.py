@@ -139,6 +139,14 @@ sponsored_student = Table(
 
 SIS_TABLES = (person, student_profile, emergency_contact, sponsor, sponsored_student)
 
+# The fix a school applies by hand when its Django migrations lost `legacy_ipk` (shown in
+# hints, never executed): Django's PositiveIntegerField(null=True, db_index=True) on PostgreSQL.
+LEGACY_IPK_DDL = (
+    "ALTER TABLE people_studentprofile ADD COLUMN legacy_ipk integer NULL "
+    "CHECK (legacy_ipk >= 0); "
+    "CREATE INDEX people_studentprofile_legacy_ipk_idx ON people_studentprofile (legacy_ipk);"
+)
+
 # Columns the sync writes on each SIS table: `init` checks an existing Django schema has them.
 SIS_WRITTEN_COLUMNS: dict[str, tuple[str, ...]] = {
     t.name: tuple(c.name for c in t.columns) for t in SIS_TABLES

@@ -94,7 +94,12 @@ def check_ready(conn: Connection) -> None:
             f"target tables missing ({', '.join(absent)}): run `student-sync init` first"
         )
     from student_sync.engine.migrations import check_sync_schema
+    from student_sync.engine.readiness import sis_gaps
 
+    # e.g. a Django migration that lost legacy_ipk: name it, with the fix, before any write.
+    errors = [gap for gap in sis_gaps(conn) if gap.severity == "error"]
+    if errors:
+        raise ConfigurationError("; ".join(f"{gap.message}: {gap.hint}" for gap in errors))
     outdated = check_sync_schema(conn)
     if outdated:
         raise ConfigurationError(outdated)
