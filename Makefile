@@ -53,7 +53,7 @@ test-django:
 	@$(MAKE) --no-print-directory $(STAMP313)
 	$(VENV313)/bin/python -m pip install -q --no-index --no-build-isolation --force-reinstall --no-deps . \
 	  && $(VENV313)/bin/python -m pip install -q --no-index --no-build-isolation ".[django]"
-	$(VENV313)/bin/python -m pytest -q -m django
+	$(VENV313)/bin/python -m pytest -q -m django student_sync_tests/django_app
 
 ## Dagster UI on http://127.0.0.1:3000. With STUDENT_SYNC_DATABASE_URL unset it runs on the
 ## demo SQLite file (demo/student_sync.sqlite: init, plus 2,000 demo students the first time);
