@@ -41,19 +41,21 @@ PY313 = $(shell for c in $(PYTHON313) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1
 STAMP313 := $(VENV313)/.installed
 
 $(STAMP313): requirements.lock pyproject.toml
-	$(PY313) -m venv $(VENV313)
+	"$(PY313)" -m venv $(VENV313)
 	$(VENV313)/bin/python -m pip install -q --require-hashes --no-deps -r requirements.lock
 	@touch $(STAMP313)
 
 test-django:
-	@if [ -z "$(PY313)" ]; then \
+	@py="$(PY313)"; \
+	if [ -z "$$py" ]; then \
 	  echo "test-django: python3.13 not found (set PYTHON313=/path/to/python3.13): Django-side tests NOT run"; \
 	  [ "$$CI" != "true" ]; exit $$?; \
-	fi
-	@$(MAKE) --no-print-directory $(STAMP313)
-	$(VENV313)/bin/python -m pip install -q --no-index --no-build-isolation --force-reinstall --no-deps . \
-	  && $(VENV313)/bin/python -m pip install -q --no-index --no-build-isolation ".[django]"
-	$(VENV313)/bin/python -m pytest -q -m django student_sync_tests/django_app
+	fi; \
+	echo "test-django: Python 3.13 at $$py, venv $(VENV313)"; \
+	$(MAKE) --no-print-directory $(STAMP313) PY313="$$py" \
+	&& $(VENV313)/bin/python -m pip install -q --no-index --no-build-isolation --force-reinstall --no-deps . \
+	&& $(VENV313)/bin/python -m pip install -q --no-index --no-build-isolation ".[django]" \
+	&& $(VENV313)/bin/python -m pytest -q -m django student_sync_tests/django_app
 
 ## Dagster UI on http://127.0.0.1:3000. With STUDENT_SYNC_DATABASE_URL unset it runs on the
 ## demo SQLite file (demo/student_sync.sqlite: init, plus 2,000 demo students the first time);
