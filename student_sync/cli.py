@@ -13,11 +13,12 @@ import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from student_sync.engine.db import (
     ConfigurationError,
     DatabaseUnavailable,
+    DatabaseUrls,
     DriverError,
     describe_db_error,
     describe_url,
@@ -118,6 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="sync legacy_students into the SIS tables")
     _add_db_flags(p)
+    add_migrate_arguments(p)
+
+    p = sub.add_parser(
+        "report", help="write (again) the HTML report of an earlier run and print its path"
+    )
+    _add_db_flags(p, legacy=False)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--run", metavar="RUN_ID", help="the run (its id or a unique prefix)")
+    which.add_argument(
+        "--last", action="store_true", help="the latest run with a report (the default)"
+    )
+    p.add_argument("--open", action="store_true", help="open the page in the system browser")
+
+    _add_rejections_parser(sub)
+    return parser
+
+
+def add_migrate_arguments(p: argparse.ArgumentParser) -> None:
+    """The run flags of `student-sync migrate`, shared with `manage.py
+    migrate_students_idempotent` (the guide's flags, then ours); the database flags differ."""
     p.add_argument("--mode", choices=MODES, default="upsert")
     p.add_argument("--modified-since", metavar="yesterday|YYYY-MM-DD")
     p.add_argument("--student-id-range", metavar="START:END")
@@ -138,20 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
         "normalizing)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
-
-    p = sub.add_parser(
-        "report", help="write (again) the HTML report of an earlier run and print its path"
-    )
-    _add_db_flags(p, legacy=False)
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--run", metavar="RUN_ID", help="the run (its id or a unique prefix)")
-    which.add_argument(
-        "--last", action="store_true", help="the latest run with a report (the default)"
-    )
-    p.add_argument("--open", action="store_true", help="open the page in the system browser")
-
-    _add_rejections_parser(sub)
-    return parser
 
 
 def _workers(text: str) -> int | None:
@@ -232,29 +239,41 @@ def _connect_or_fail(url: str) -> Any:
     return engine
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+class BelowSuccessThreshold(Exception):
+    """The run completed, but its success rate is critical (< 90%): exit 1."""
+
+
+def run_migrate(args: argparse.Namespace, urls: DatabaseUrls, out: TextIO | None = None) -> int:
+    """Run the sync with the migrate flags; print the stats block and the report's path.
+
+    Both faces call this: `student-sync migrate` and `manage.py migrate_students_idempotent`.
+    Returns 0; a critical run raises BelowSuccessThreshold (see ``failure_status``).
+    """
     from student_sync.engine.report import console_block
     from student_sync.engine.report_html import html_path_for
     from student_sync.engine.run import run_sync
 
-    urls = resolve_urls(args.database_url, args.legacy_url)
+    out = out or sys.stdout
     options = options_from_args(args)
-    progress = _Progress(enabled=sys.stdout.isatty() and not args.quiet)
+    progress = _Progress(enabled=out.isatty() and not args.quiet)
     try:
         result = run_sync(urls, options, progress=progress)
     finally:
         progress.close()
-    print(console_block(result.summary))
+    out.write(console_block(result.summary) + "\n")
     if result.report_path:
-        print(f"\n   Report: {result.report_path}")
-        print(f"   Page:   {html_path_for(result.report_path)}")
+        out.write(f"\n   Report: {result.report_path}\n")
+        out.write(f"   Page:   {html_path_for(result.report_path)}\n")
     if result.exit_code != EXIT_OK:
-        print(
-            f"\nstudent-sync: success rate {result.summary.success_rate:.1f}% is below 90% "
-            "(critical): see the report's rejections",
-            file=sys.stderr,
+        raise BelowSuccessThreshold(
+            f"success rate {result.summary.success_rate:.1f}% is below 90% (critical): "
+            "see the report's rejections"
         )
-    return result.exit_code
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    return run_migrate(args, resolve_urls(args.database_url, args.legacy_url))
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -501,10 +520,6 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    from student_sync.engine.run import SyncFailed
-
     args = build_parser().parse_args(argv)
     # SQLAlchemy and psycopg log tracebacks when a connection that died with the server is
     # returned to the pool or leaves a pipeline; the command already says what went wrong in
@@ -520,25 +535,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     try:
         return COMMANDS[args.command](args)
-    except ConfigurationError as exc:
-        print(f"student-sync: {mask_text(str(exc), *secrets)}", file=sys.stderr)
-        return EXIT_USAGE
-    except LockHeld as exc:
-        print(f"student-sync: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except (DatabaseUnavailable, SyncFailed) as exc:
-        print(f"student-sync: {mask_text(str(exc), *secrets)}", file=sys.stderr)
-        return EXIT_FAILED
-    except (OperationalError, DBAPIError, *DriverError) as exc:
+    except BaseException as exc:
+        status = failure_status(exc, secrets)
+        if status is None:
+            raise
+        code, message = status
+        print(f"student-sync: {message}", file=sys.stderr)
+        return code
+
+
+def failure_status(exc: BaseException, secrets: Sequence[str | None]) -> tuple[int, str] | None:
+    """Exit code and one masked sentence for a failure a command reports as such.
+
+    None for anything else (a bug: let it raise). Shared by the command line and the Django
+    management command, so both exit 1, 2 or 3 for the same causes.
+    """
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from student_sync.engine.run import SyncFailed
+
+    if isinstance(exc, ConfigurationError):
+        return EXIT_USAGE, mask_text(str(exc), *secrets)
+    if isinstance(exc, LockHeld):
+        return EXIT_LOCKED, str(exc)
+    if isinstance(exc, (DatabaseUnavailable, SyncFailed, BelowSuccessThreshold)):
+        return EXIT_FAILED, mask_text(str(exc), *secrets)
+    if isinstance(exc, (OperationalError, DBAPIError, *DriverError)):
         detail = describe_db_error(exc)  # one line, no row values
-        print(f"student-sync: database error: {mask_text(detail, *secrets)}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print(
-            "student-sync: interrupted; whole batches stay applied, rerun to converge",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return EXIT_FAILED, f"database error: {mask_text(detail, *secrets)}"
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_FAILED, "interrupted; whole batches stay applied, rerun to converge"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -188,6 +188,8 @@ class SisInspection:
     contact_table: str | None = None
     legacy_ipk: str = "missing"  # "integer", "bigint", ... or "missing"
     problems: list[str] = field(default_factory=list)
+    missing_tables: list[str] = field(default_factory=list)  # the contact table as one entry
+    missing_columns: list[str] = field(default_factory=list)  # "table.column" the sync writes
     schema: SisSchema | None = None
 
     @property
@@ -232,12 +234,14 @@ def _reflect_columns(conn: Connection, name: str) -> dict[str, SisColumn]:
 
 
 def _check_table(
-    declared: Table, columns: dict[str, SisColumn], sourced: tuple[str, ...], problems: list[str]
+    declared: Table, columns: dict[str, SisColumn], sourced: tuple[str, ...], found: SisInspection
 ) -> dict[str, Any]:
-    """The insert defaults of one table; problems appended for what the sync cannot write."""
+    """The insert defaults of one table; problems recorded for what the sync cannot write."""
     name = declared.name
+    problems = found.problems
     for col in sourced:
         if col not in columns:
+            found.missing_columns.append(f"{name}.{col}")
             fix = (
                 LEGACY_IPK_FIX
                 if (name, col) == ("people_studentprofile", "legacy_ipk")
@@ -277,6 +281,7 @@ def inspect_sis(conn: Connection) -> SisInspection:
     ]
     if contact is None:
         missing.append("people_contact (or people_emergencycontact)")
+    found.missing_tables = missing
     if missing:
         found.problems.append(
             f"table(s) {', '.join(missing)} missing: the SIS tables belong to the school's "
@@ -299,7 +304,7 @@ def inspect_sis(conn: Connection) -> SisInspection:
         if declared is None or declared.name not in present:
             continue  # named above; the tables that are there are still checked
         columns = _reflect_columns(conn, declared.name)
-        defaults = _check_table(declared, columns, sourced, found.problems)
+        defaults = _check_table(declared, columns, sourced, found)
         tables[role] = SisTable(declared, columns, defaults)
     if "profile" not in tables:
         return found
