@@ -26,5 +26,7 @@ def only_report(folder: Path) -> dict[str, Any]:
 
 
 def without_report_line(stdout: str) -> str:
-    """The stats block without the line naming the report file (its path differs per run)."""
-    return "\n".join(line for line in stdout.splitlines() if "Report: " not in line).strip()
+    """The stats block without the lines naming the report files (their paths differ per run)."""
+    return "\n".join(
+        line for line in stdout.splitlines() if "Report: " not in line and "Page: " not in line
+    ).strip()
