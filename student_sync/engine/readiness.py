@@ -91,17 +91,38 @@ def sis_gaps(conn: Connection) -> list[Gap]:
     return gaps
 
 
-def sync_gaps(conn: Connection) -> list[Gap]:
-    """Warnings: the sync's own tables and the known sponsors (`student-sync init` adds both)."""
+@dataclass(frozen=True)
+class SyncSide:
+    """The sync's side of a database: its own tables and the known sponsors."""
+
+    tables: dict[str, bool]  # student_sync_* table -> present
+    outdated: str | None  # None at head, else the sentence saying to run `init`
+    sponsors_missing: list[str]
+
+
+def sync_side(conn: Connection) -> SyncSide:
+    """What `student-sync init` would add here (read-only)."""
     from student_sync.engine.migrations import check_sync_schema
 
-    inspector = inspect(conn)
+    present = set(inspect(conn).get_table_names())
+    tables = {t.name: t.name in present for t in schema.SYNC_TABLES}
+    outdated = check_sync_schema(conn) if all(tables.values()) else None
+    missing: list[str] = []
+    if schema.sponsor.name in present:
+        have = {code.upper() for code in conn.scalars(select(schema.sponsor.c.code))}
+        missing = [code for code, _ in schema.KNOWN_SPONSORS if code not in have]
+    return SyncSide(tables, outdated, missing)
+
+
+def sync_gaps(conn: Connection) -> list[Gap]:
+    """Warnings: the sync's own tables and the known sponsors (`student-sync init` adds both)."""
+    side = sync_side(conn)
     gaps: list[Gap] = []
     init_hint = (
         "run `student-sync init` against this database (it creates only the student_sync_* "
         "tables there and adds the known sponsors)"
     )
-    absent = [t.name for t in schema.SYNC_TABLES if not inspector.has_table(t.name)]
+    absent = [name for name, there in side.tables.items() if not there]
     if absent:
         gaps.append(
             Gap(
@@ -111,21 +132,19 @@ def sync_gaps(conn: Connection) -> list[Gap]:
                 init_hint,
             )
         )
-    elif outdated := check_sync_schema(conn):
-        gaps.append(Gap("sync_tables", "warning", outdated, init_hint))
-    if inspector.has_table(schema.sponsor.name):
-        present = {code.upper() for code in conn.scalars(select(schema.sponsor.c.code))}
-        missing = [code for code, _ in schema.KNOWN_SPONSORS if code not in present]
-        if missing:
-            gaps.append(
-                Gap(
-                    "sponsors",
-                    "warning",
-                    f"known sponsors missing from {schema.sponsor.name}: {', '.join(missing)} "
-                    "(their <CODE> markers would be warnings, not sponsorships)",
-                    init_hint,
-                )
+    elif side.outdated:
+        gaps.append(Gap("sync_tables", "warning", side.outdated, init_hint))
+    if side.sponsors_missing:
+        gaps.append(
+            Gap(
+                "sponsors",
+                "warning",
+                f"known sponsors missing from {schema.sponsor.name}: "
+                f"{', '.join(side.sponsors_missing)} "
+                "(their <CODE> markers would be warnings, not sponsorships)",
+                init_hint,
             )
+        )
     return gaps
 
 

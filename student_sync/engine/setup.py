@@ -113,30 +113,24 @@ class ReadinessReport:
 
 def check_readiness(engine: Engine) -> ReadinessReport:
     """Everything the sync needs from the database, read-only (``student-sync init --check``)."""
-    from student_sync.engine.migrations import check_sync_schema
+    from student_sync.engine.readiness import sync_side
 
     with engine.connect() as conn:
         found = inspect_sis(conn)
-        present = set(inspect(conn).get_table_names())
-        sync_tables = {t.name: t.name in present for t in schema.SYNC_TABLES}
-        outdated = check_sync_schema(conn) if all(sync_tables.values()) else None
-        missing_sponsors: list[str] = []
-        if found.tables.get(schema.sponsor.name):
-            have = {c.upper() for c in conn.scalars(select(schema.sponsor.c.code))}
-            missing_sponsors = [c for c, _ in schema.KNOWN_SPONSORS if c not in have]
+        side = sync_side(conn)
     problems = list(found.problems)
     if found.empty:
         problems = ["no SIS tables: run `student-sync init` (on an empty database it creates them)"]
-    if not all(sync_tables.values()):
-        absent = [n for n, there in sync_tables.items() if not there]
+    if not all(side.tables.values()):
+        absent = [n for n, there in side.tables.items() if not there]
         problems.append(f"sync tables missing ({', '.join(absent)}): run `student-sync init`")
-    elif outdated:
-        problems.append(outdated)
-    if missing_sponsors:
+    elif side.outdated:
+        problems.append(side.outdated)
+    if side.sponsors_missing:
         problems.append(
-            f"known sponsors missing ({', '.join(missing_sponsors)}): run `student-sync init`"
+            f"known sponsors missing ({', '.join(side.sponsors_missing)}): run `student-sync init`"
         )
-    return ReadinessReport(found, sync_tables, outdated, missing_sponsors, problems)
+    return ReadinessReport(found, side.tables, side.outdated, side.sponsors_missing, problems)
 
 
 def check_ready(conn: Connection) -> SisSchema:
