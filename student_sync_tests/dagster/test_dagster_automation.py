@@ -11,20 +11,18 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from student_sync.automation import (
+from student_sync.definitions import defs
+from student_sync.orchestration.automation import (
     student_sync_daily_schedule,
     student_sync_id_range_sensor,
     student_sync_run_failure_sensor,
     student_sync_weekly_full_refresh,
 )
-from student_sync.definitions import defs
-from student_sync.partitions import ID_RANGES_NAME, partition_first_day
-from student_sync.resources import SisDatabase, SyncSettings
+from student_sync.orchestration.partitions import ID_RANGES_NAME, partition_first_day
+from student_sync.orchestration.resources import SisDatabase, SyncSettings
 from student_sync_tests.helpers import legacy_row, write_legacy
 
 SCHOOL = ZoneInfo("Asia/Phnom_Penh")
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 @pytest.fixture(scope="module")
@@ -144,19 +142,30 @@ def test_schedules_skip_without_ranges(ref_instance: dg.DagsterInstance) -> None
     assert not data.run_requests and "no ID ranges" in (data.skip_message or "")
 
 
-def test_weekly_full_refresh_is_one_force_update_run_per_range(
+def test_weekly_full_refresh_is_one_run_per_range_of_the_range_keyed_asset(
         two_ranges: dg.DagsterInstance) -> None:
     assert student_sync_weekly_full_refresh.cron_schedule == "0 3 * * 0"
+    assert student_sync_weekly_full_refresh.job_name == "student_sync_full_refresh_job"
     sunday = date.today() + timedelta(days=(6 - date.today().weekday()) % 7)
     when = datetime.combine(sunday, datetime.min.time(), SCHOOL).replace(hour=3)
-    first = partition_first_day().isoformat()
-    last = (sunday - timedelta(days=1)).isoformat()
     requests = schedule_tick(student_sync_weekly_full_refresh, two_ranges, when)
-    assert [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in requests] == [
-        (f"0-999|{first}", f"0-999|{last}"), (f"1000-1999|{first}", f"1000-1999|{last}")]
-    assert all(r.partition_key is None for r in requests)
-    assert all(r.run_config == {"ops": {"student_change_set": {"config": {
-        "mode": "upsert", "force_update": True}}}} for r in requests)
+    # Keyed by ID range only: one partition per run, however many days have passed.
+    assert [r.partition_key for r in requests] == ["0-999", "1000-1999"]
+    assert len({r.run_key for r in requests}) == 2
+
+
+def test_hand_added_range_keys_are_skipped_by_schedules_and_removed_by_the_sensor(
+        sqlite_url: str, two_ranges: dg.DagsterInstance) -> None:
+    two_ranges.add_dynamic_partitions(ID_RANGES_NAME, ["oops", "500-1500"])
+    when = datetime.combine(partition_first_day() + timedelta(days=5),
+                            datetime.min.time(), SCHOOL).replace(hour=2)
+    requests = schedule_tick(student_sync_daily_schedule, two_ranges, when)
+    assert [r.partition_key.split("|")[0] for r in requests] == ["0-999", "1000-1999"]
+    write_legacy(sqlite_url, [legacy_row(5), legacy_row(1500)])
+    result = tick(two_ranges, sqlite_url, None)
+    deletes = [r for r in result.dynamic_partitions_requests
+               if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
+    assert [sorted(r.partition_keys) for r in deletes] == [["500-1500", "oops"]]
 
 
 def test_failure_sensor_logs_and_appends_an_alert(tmp_path: Path,
