@@ -84,8 +84,17 @@ def load_known_sponsors(conn: Connection) -> list[str]:
 
 
 def check_ready(conn: Connection) -> None:
-    """Refuse to run against a database `init` has not prepared, naming what is missing."""
+    """Refuse to run against a database `init` has not prepared, naming what is missing.
+
+    Sync tables made by an older version are reported as outdated (upgrade with `init`)
+    rather than as missing tables a newer revision adds.
+    """
+    from student_sync.engine.migrations import check_sync_schema
+
     inspector = inspect(conn)
+    outdated = check_sync_schema(conn) if inspector.has_table(schema.sync_state.name) else None
+    if outdated:
+        raise ConfigurationError(outdated)
     absent = [
         t.name for t in (*schema.SIS_TABLES, *schema.SYNC_TABLES) if not inspector.has_table(t.name)
     ]
@@ -93,8 +102,3 @@ def check_ready(conn: Connection) -> None:
         raise ConfigurationError(
             f"target tables missing ({', '.join(absent)}): run `student-sync init` first"
         )
-    from student_sync.engine.migrations import check_sync_schema
-
-    outdated = check_sync_schema(conn)
-    if outdated:
-        raise ConfigurationError(outdated)
