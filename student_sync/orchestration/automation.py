@@ -116,17 +116,43 @@ def plan_run_config(*, force_update: bool) -> dict[str, Any]:
                                                       "force_update": force_update}}}}
 
 
-def daily_run_requests(day: date, ranges: Sequence[str]) -> list[dg.RunRequest]:
-    """One run per registered range for ``day``'s cell (a plain single-partition run)."""
-    return [
-        dg.RunRequest(
-            run_key=f"daily:{day.isoformat()}:{r}",
-            partition_key=cell_key(r, day.isoformat()),
+def contiguous_segments(registered: Sequence[str]) -> list[list[str]]:
+    """Valid keys in registration order, split wherever a hand-added invalid key sits.
+
+    Dagster orders a dynamic dimension by registration, so a partition range from the first to
+    the last key of a segment covers exactly that segment's keys.
+    """
+    invalid = invalid_range_keys(registered)
+    segments: list[list[str]] = [[]]
+    for key in registered:
+        if key in invalid:
+            segments.append([])
+        else:
+            segments[-1].append(key)
+    return [s for s in segments if s]
+
+
+def daily_run_requests(day: date, registered: Sequence[str]) -> list[dg.RunRequest]:
+    """One run for ``day``'s cells of every registered range (one per segment, normally one).
+
+    A run costs ~10 s of Dagster overhead (queue, run process, code load) against well under
+    a second of syncing per cell; one run per range made the daily sync of 19 ranges last
+    5 minutes on this project's machine. The cells' metadata are then the run's totals,
+    labelled as such (``run_*`` keys).
+    """
+    requests = []
+    for segment in contiguous_segments(registered):
+        first, last = cell_key(segment[0], day.isoformat()), cell_key(segment[-1], day.isoformat())
+        tags = {"student_sync/schedule": "daily"}
+        if len(segment) > 1:
+            tags.update({RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)})
+        requests.append(dg.RunRequest(
+            run_key=f"daily:{day.isoformat()}:{segment[0]}..{segment[-1]}",
+            partition_key=first if len(segment) == 1 else None,
             run_config=plan_run_config(force_update=False),
-            tags={"student_sync/schedule": "daily"},
-        )
-        for r in ranges
-    ]
+            tags=tags,
+        ))
+    return requests
 
 
 def full_refresh_run_requests(last: date, ranges: Sequence[str]) -> list[dg.RunRequest]:
@@ -146,17 +172,18 @@ def full_refresh_run_requests(last: date, ranges: Sequence[str]) -> list[dg.RunR
     cron_schedule="0 2 * * *",
     execution_timezone=SCHOOL_TIMEZONE,
     job=student_sync_job,
-    description="02:00 school time: yesterday's cell of every registered ID range.",
+    description="02:00 school time: yesterday's cell of every registered ID range, in one "
+    "run (metadata are the run's totals, labelled run_*).",
 )
 def student_sync_daily_schedule(context: dg.ScheduleEvaluationContext
                                 ) -> Sequence[dg.RunRequest] | dg.SkipReason:
     yesterday = school_today(context.scheduled_execution_time) - timedelta(days=1)
     if yesterday < partition_first_day():
         return dg.SkipReason(f"{yesterday} is before the first partition day")
-    ranges = registered_ranges(context.instance)
-    if not ranges:
+    registered = context.instance.get_dynamic_partitions(ID_RANGES_NAME)
+    if not contiguous_segments(registered):
         return dg.SkipReason("no ID ranges registered yet (see student_sync_id_range_sensor)")
-    return daily_run_requests(yesterday, ranges)
+    return daily_run_requests(yesterday, registered)
 
 
 @dg.schedule(
