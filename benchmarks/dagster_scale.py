@@ -348,11 +348,12 @@ def page_render_times(port: int, url_path: str, marker_js: str, loads: int,
         proc.wait(timeout=30)
 
 
-# The partition bar's legend counts the cells ("Materialized 20,824"); it appears once the
-# partition health query has answered and the bar is drawn.
+# The partitions view is drawn once its legend counts the cells ("Materialized (20,824)") and
+# the ID-range rows are listed; both come from the partition health query.
 PARTITIONS_MARKER = (
     "(() => { const t = document.body ? document.body.innerText : '';"
-    " return /Materialized/.test(t) && /\\d{1,3},\\d{3}/.test(t); })()"
+    " return /Materialized \\(\\d/.test(t) && /Partitions Selected/.test(t)"
+    " && t.includes('18000-18999'); })()"
 )
 
 
