@@ -15,7 +15,7 @@ from typing import Any, Literal
 import dagster as dg
 
 from student_sync.engine.changeset import applied_summary
-from student_sync.engine.model import efficiency_level, success_level
+from student_sync.engine.model import success_level
 from student_sync.engine.profile import profile_legacy
 from student_sync.engine.report import recommendations, write_report
 from student_sync.engine.run import run_sync
@@ -28,6 +28,7 @@ from student_sync.orchestration.engine_calls import (
 from student_sync.orchestration.handles import HANDLES, cells_scope
 from student_sync.orchestration.metadata import (
     counts_metadata,
+    efficiency_rating,
     named,
     plan_metadata,
     rate_metadata,
@@ -168,7 +169,8 @@ def apply_student_changes(context: dg.OpExecutionContext, change_set_id: str, si
     seconds = elapsed(started)
     c = result.counters
     rates = (f"success {c.success_rate:.1f}% ({success_level(c.success_rate)}), "
-             f"efficiency {c.efficiency:.1f}% ({efficiency_level(c.efficiency)})"
+             f"efficiency {c.efficiency:.1f}% "
+             f"({efficiency_rating(c, result.summary.options)})"
              if c.records_processed else "no rows in this slice")
     if result.summary.options.dry_run:
         path = write_report(result.summary, settings.reports_path())
