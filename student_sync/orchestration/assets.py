@@ -14,11 +14,14 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from student_sync.engine.changeset import applied_summary
-from student_sync.engine.model import success_level
-from student_sync.engine.profile import profile_legacy
-from student_sync.engine.report import recommendations, write_report
-from student_sync.engine.run import run_sync
+from student_sync.engine import (
+    applied_summary,
+    profile_legacy,
+    recommendations,
+    run_sync,
+    success_level,
+    write_report,
+)
 from student_sync.orchestration.engine_calls import (
     SIS_POOL,
     elapsed,

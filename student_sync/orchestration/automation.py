@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from student_sync.engine.db import ConfigurationError, mask_text
-from student_sync.engine.profile import legacy_id_bounds
+from student_sync.engine import ConfigurationError, legacy_id_bounds, mask_text
 from student_sync.orchestration.assets import ASSETS
 from student_sync.orchestration.full_refresh import sis_full_refresh
 from student_sync.orchestration.partitions import (

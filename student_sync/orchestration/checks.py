@@ -9,9 +9,13 @@ A run that processed no rows passes both and says so: there was nothing to judge
 
 import dagster as dg
 
-from student_sync.engine.changeset import applied_summary
-from student_sync.engine.model import Counters, efficiency_level, success_level
-from student_sync.engine.report import RunSummary
+from student_sync.engine import (
+    Counters,
+    RunSummary,
+    applied_summary,
+    efficiency_level,
+    success_level,
+)
 from student_sync.orchestration.engine_calls import engine_errors
 from student_sync.orchestration.metadata import efficiency_not_rated
 from student_sync.orchestration.resources import SisDatabase

@@ -9,10 +9,16 @@ from typing import Any
 
 import dagster as dg
 
-from student_sync.engine.changeset import ChangeSetNotFound
-from student_sync.engine.db import ConfigurationError, DatabaseUnavailable, mask_text
-from student_sync.engine.lock import LockHeld
-from student_sync.engine.run import MassDeleteRefused, StaleChangeSet, SyncFailed
+from student_sync.engine import (
+    ChangeSetNotFound,
+    ConfigurationError,
+    DatabaseUnavailable,
+    LockHeld,
+    MassDeleteRefused,
+    StaleChangeSet,
+    SyncFailed,
+    mask_text,
+)
 
 # Ops that read or write the SIS database share this pool: dagster.yaml gives it one slot.
 SIS_POOL = "student_sync_sis"

@@ -15,8 +15,7 @@ from typing import Literal
 
 import dagster as dg
 
-from student_sync.engine.options import DateWindow
-from student_sync.engine.run import run_sync
+from student_sync.engine import DateWindow, run_sync
 from student_sync.orchestration.assets import GROUP, SIS_KIND
 from student_sync.orchestration.engine_calls import (
     SIS_POOL,

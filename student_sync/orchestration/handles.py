@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from student_sync.engine.changeset import latest_change_set
+from student_sync.engine import latest_change_set
 from student_sync.orchestration.resources import SisDatabase
 
 HANDLES = "change_set_handles"

@@ -18,9 +18,14 @@ from typing import Any
 
 import dagster as dg
 
-from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
-from student_sync.engine.options import SyncOptions
-from student_sync.engine.report import RunSummary
+from student_sync.engine import (
+    Counters,
+    Rejection,
+    RunSummary,
+    SyncOptions,
+    efficiency_level,
+    success_level,
+)
 from student_sync.orchestration.partitions import SyncSlice
 
 MAX_REJECTIONS_SHOWN = 20

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from student_sync.engine.options import DEFAULT_TIMEZONE, MAX_STUDENT_ID, DateWindow, IdRange
+from student_sync.engine import DEFAULT_TIMEZONE, MAX_STUDENT_ID, DateWindow, IdRange
 
 ID_RANGE_DIM = "id_range"
 DATE_DIM = "modified_date"

@@ -14,16 +14,18 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from student_sync.engine.db import (
+from student_sync.engine import (
     DATABASE_URL_ENV,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_TIMEZONE,
     LEGACY_URL_ENV,
     ConfigurationError,
     DatabaseUrls,
+    SyncOptions,
     describe_url,
     normalize_url,
     resolve_urls,
 )
-from student_sync.engine.options import DEFAULT_BATCH_SIZE, DEFAULT_TIMEZONE, SyncOptions
 from student_sync.orchestration.partitions import FIRST_DAY
 
 
