@@ -3,8 +3,8 @@
 The instance keeps runs, events, schedules and dynamic partitions in a PostgreSQL database of
 its own (as the README's "Instance storage" advises for a deployment); the sync writes its SIS
 database beside it. The backfill is driven by Dagster's backfill daemon iteration over the
-code location loaded from ``student_sync.definitions``, so it exercises the same path as the
-UI's "Materialize > Launch backfill" (one run per ID range).
+code location ``student_sync.definitions`` (loaded in this process), the path the UI's
+"Materialize > Launch backfill" takes (one run per ID range).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.test_utils import create_test_daemon_workspace_context
-from dagster._core.workspace.load_target import ModuleTarget
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 from sqlalchemy.engine import make_url
 
@@ -98,8 +100,9 @@ def test_asset_backfill_on_postgres_instance_storage(
     days = Days()
     cells = [str(cell_key(r, d.isoformat())) for r in ("0-999", "1000-1999")
              for d in (days.before, days.last)]
-    target = ModuleTarget(module_name="student_sync.definitions", attribute=None,
-                          working_directory=None, location_name="student_sync")
+    target = InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="student_sync.definitions"),
+        location_name="student_sync"))
     with create_test_daemon_workspace_context(target, instance) as context:
         asset_graph = context.create_request_context().asset_graph
         backfill = PartitionBackfill.from_asset_partitions(
