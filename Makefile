@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-django lint ui bench bench-quick clean
+.PHONY: install demo test test-django lint ui bench bench-quick bench-dagster clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 2; }
@@ -89,6 +89,11 @@ bench: install
 bench-quick: install
 	$(BENCH_INSTALL)
 	$(BIN)/python -m benchmarks.run --sizes 10000 --dlt on --name results-quick
+
+## Dagster at school scale: webserver + daemon on SQLite and PostgreSQL instance storage, 19 ID
+## ranges x 3 years of partitions (results-dagster.md / .json; needs chromium for the page).
+bench-dagster: install
+	$(BIN)/python -m benchmarks.dagster_scale
 
 clean:
 	rm -rf $(VENV) $(VENV313) demo .dagster_home

@@ -1,0 +1,80 @@
+"""The sync engine's public surface: what the Dagster layer (and the CLI) call.
+
+Pure Python, no Dagster: one entry point, ``run_sync`` (a whole run, or its ``plan`` and
+``apply`` stages), the options it takes, the results and errors it gives back, and the few
+read-only helpers the orchestration needs (slice profile, id bounds, stored change sets).
+"""
+
+from student_sync.engine.changeset import ChangeSetNotFound, applied_summary, latest_change_set
+from student_sync.engine.db import (
+    DATABASE_URL_ENV,
+    LEGACY_URL_ENV,
+    ConfigurationError,
+    DatabaseUnavailable,
+    DatabaseUrls,
+    describe_url,
+    mask_text,
+    normalize_url,
+    resolve_urls,
+)
+from student_sync.engine.lock import LockHeld
+from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
+from student_sync.engine.options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_TIMEZONE,
+    MAX_STUDENT_ID,
+    DateWindow,
+    IdRange,
+    SyncOptions,
+)
+from student_sync.engine.profile import legacy_id_bounds, profile_legacy
+from student_sync.engine.rejections import open_rejections_markdown
+from student_sync.engine.report import RunSummary, recommendations, write_report
+from student_sync.engine.report_html import html_path_for
+from student_sync.engine.run import (
+    MassDeleteRefused,
+    RunResult,
+    StaleChangeSet,
+    SyncFailed,
+    run_sync,
+    write_run_report,
+)
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_TIMEZONE",
+    "LEGACY_URL_ENV",
+    "MAX_STUDENT_ID",
+    "ChangeSetNotFound",
+    "ConfigurationError",
+    "Counters",
+    "DatabaseUnavailable",
+    "DatabaseUrls",
+    "DateWindow",
+    "IdRange",
+    "LockHeld",
+    "MassDeleteRefused",
+    "Rejection",
+    "RunResult",
+    "RunSummary",
+    "StaleChangeSet",
+    "SyncFailed",
+    "SyncOptions",
+    "applied_summary",
+    "describe_url",
+    "efficiency_level",
+    "html_path_for",
+    "latest_change_set",
+    "legacy_id_bounds",
+    "mask_text",
+    "normalize_url",
+    "open_rejections_markdown",
+    "profile_legacy",
+    "recommendations",
+    "resolve_urls",
+    "run_sync",
+    "success_level",
+    "write_report",
+    "write_run_report",
+]

@@ -110,6 +110,17 @@ class PlanBatch:
         return len(self.students) + len(self.rejections)
 
 
+COUNTER_FIELDS: tuple[str, ...] = (
+    "classes",
+    "persons",
+    "students",
+    "emergency_contacts",
+    "sponsorships",
+    "rejections",
+    "warnings",
+)
+
+
 @dataclass
 class Counters:
     """True numbers of one run; the console block and the report are views of this."""
@@ -189,6 +200,19 @@ class Counters:
         if self.records_processed == 0:
             return 100.0
         return 100.0 * self.classes["unchanged"] / self.records_processed
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Counters:
+        """The inverse of ``as_dict`` (a persisted change set or applied summary)."""
+        counters = cls(
+            total_legacy_records=data["total_legacy_records"],
+            records_processed=data["records_processed"],
+            vanished=data["vanished"],
+            batches=data["batches"],
+        )
+        for name in COUNTER_FIELDS:
+            setattr(counters, name, Counter(data[name]))
+        return counters
 
     def as_dict(self) -> dict[str, Any]:
         return {

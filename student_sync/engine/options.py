@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from student_sync.engine.db import ConfigurationError
@@ -131,3 +131,31 @@ def validate(options: SyncOptions) -> SyncOptions:
         raise ConfigurationError(f"--limit must be at least 1, got {options.limit}")
     school_zone(options.timezone)
     return options
+
+
+def options_to_dict(options: SyncOptions) -> dict[str, Any]:
+    data = asdict(options)
+    data["reports_dir"] = str(options.reports_dir)
+    data["window"] = {
+        "since": options.window.since.isoformat() if options.window.since else None,
+        "until": options.window.until.isoformat() if options.window.until else None,
+        "include_undated": options.window.include_undated,
+    }
+    data["id_ranges"] = [[r.start, r.end] for r in options.id_ranges]
+    return data
+
+
+def options_from_dict(data: dict[str, Any]) -> SyncOptions:
+    w = data["window"]
+    return SyncOptions(
+        **{
+            **data,
+            "reports_dir": Path(data["reports_dir"]),
+            "window": DateWindow(
+                since=datetime.fromisoformat(w["since"]) if w["since"] else None,
+                until=datetime.fromisoformat(w["until"]) if w["until"] else None,
+                include_undated=w["include_undated"],
+            ),
+            "id_ranges": tuple(IdRange(a, b) for a, b in data["id_ranges"]),
+        }
+    )

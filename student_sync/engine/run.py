@@ -1,8 +1,9 @@
 """The engine's entry point: the CLI and the Dagster assets both call ``run_sync``.
 
 A run = lock, ledger row, plan page by page, apply batch by batch (one transaction each),
-report. ``stage`` splits it for Dagster: ``plan`` persists the change set and writes
-nothing to the database; ``apply`` applies a persisted change set.
+report. ``stage`` splits it for Dagster: ``plan`` persists the change set in the sync's
+change-set tables (``engine.changeset``) and writes nothing else; ``apply`` applies a
+persisted change set and records what it did beside it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import json
 import os
 import socket
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from student_sync import domain
 from student_sync.engine import extract, schema, target
 from student_sync.engine.apply import apply_batch
-from student_sync.engine.changeset import ChangeSet
+from student_sync.engine.changeset import ChangeSetStore
 from student_sync.engine.db import (
     DatabaseUnavailable,
     DatabaseUrls,
@@ -44,9 +45,9 @@ from student_sync.engine.lock import LockLost, RunLock, run_lock
 from student_sync.engine.model import Counters, PlanBatch, Rejection
 from student_sync.engine.options import (
     MASS_DELETE_THRESHOLD,
-    DateWindow,
-    IdRange,
     SyncOptions,
+    options_from_dict,
+    options_to_dict,
     school_zone,
     validate,
 )
@@ -96,34 +97,6 @@ def mapping_version(sponsor_codes: dict[str, int], sis: SisSchema | None = None)
     catalogue = hashlib.sha256(",".join(sorted(sponsor_codes)).encode()).hexdigest()[:8]
     version = f"{domain.MAPPING_VERSION};sponsors-{catalogue}"
     return f"{version};sis-{sis.tag()}" if sis is not None else version
-
-
-def options_to_dict(options: SyncOptions) -> dict[str, Any]:
-    data = asdict(options)
-    data["reports_dir"] = str(options.reports_dir)
-    data["window"] = {
-        "since": options.window.since.isoformat() if options.window.since else None,
-        "until": options.window.until.isoformat() if options.window.until else None,
-        "include_undated": options.window.include_undated,
-    }
-    data["id_ranges"] = [[r.start, r.end] for r in options.id_ranges]
-    return data
-
-
-def options_from_dict(data: dict[str, Any]) -> SyncOptions:
-    w = data["window"]
-    return SyncOptions(
-        **{
-            **data,
-            "reports_dir": Path(data["reports_dir"]),
-            "window": DateWindow(
-                since=datetime.fromisoformat(w["since"]) if w["since"] else None,
-                until=datetime.fromisoformat(w["until"]) if w["until"] else None,
-                include_undated=w["include_undated"],
-            ),
-            "id_ranges": tuple(IdRange(a, b) for a, b in data["id_ranges"]),
-        }
-    )
 
 
 @contextmanager
@@ -395,13 +368,19 @@ def run_sync(
     options: SyncOptions,
     *,
     stage: Stage = "all",
-    change_set_root: Path | None = None,
+    change_set_scope: str = "",
     change_set_id: str | None = None,
+    prune_change_sets_after: timedelta | None = None,
     progress: ProgressFn | None = None,
     now: datetime | None = None,
     write_report_file: bool = True,
 ) -> RunResult:
-    """Run the sync (or one stage of it). Raises DatabaseUnavailable, LockHeld, SyncFailed."""
+    """Run the sync (or one stage of it). Raises DatabaseUnavailable, LockHeld, SyncFailed.
+
+    ``stage="plan"`` stores the change set under ``change_set_scope`` (the caller's name for
+    the slice) and first deletes change sets older than ``prune_change_sets_after``;
+    ``stage="apply"`` applies ``change_set_id`` and stores its summary beside it.
+    """
     options = validate(options)
     started = (now or datetime.now(UTC)).astimezone(UTC)
     run_id = str(uuid.uuid4())
@@ -410,7 +389,7 @@ def run_sync(
     rejections: list[Rejection] = []
     version = "?"
     writes = stage in ("all", "apply") and not options.dry_run
-    change_set: ChangeSet | None = None
+    change_set_id_out: str | None = None
     status, error = "completed", None
 
     with _engines(urls) as (sis, legacy), run_lock(sis, what=describe_url(urls.sis)) as lock:
@@ -422,28 +401,32 @@ def run_sync(
         ledger = _Ledger(sis, run_id, enabled=writes)
         try:
             if stage == "apply":
-                assert change_set_root and change_set_id, "apply needs a change set"
-                change_set = ChangeSet.open(change_set_root, change_set_id)
-                header = change_set.header()
+                if not change_set_id:
+                    raise ValueError("the apply stage needs a change_set_id")
+                store = ChangeSetStore(sis)
+                header = store.header(change_set_id)
+                change_set_id_out = change_set_id
                 options = options_from_dict(header["options"])
                 writes = not options.dry_run
                 ledger.enabled = writes
                 version, today = header["mapping_version"], date.fromisoformat(header["today"])
-                _restore_counters(counters, header["counters"])
+                counters = Counters.from_dict(header["counters"])
                 rejections = [Rejection(**r) for r in header["rejections"]]
                 if header["state_token"] != _state_token(sis):
                     raise StaleChangeSet(
                         "the target changed since this change set was planned; plan again"
                     )
                 ledger.start(options, started, database)
-                batches: Iterator[PlanBatch] = change_set.batches()
+                batches: Iterator[PlanBatch] = store.batches(change_set_id)
                 # The plan's counters are final already: progress counts applied batches.
                 on_batch = _applied_progress(progress, total=counters.records_processed)
             else:
                 ledger.start(options, started, database)
                 if stage == "plan":
-                    assert change_set_root is not None, "plan needs a change-set folder"
-                    change_set = ChangeSet.create(change_set_root)
+                    store = ChangeSetStore(sis)
+                    if prune_change_sets_after is not None:
+                        store.prune(prune_change_sets_after)
+                    change_set_id_out = store.create(change_set_scope)
                     token = _state_token(sis)
                 batches = _plan(
                     sis,
@@ -460,11 +443,12 @@ def run_sync(
                 # Planning fills the counters as batches are yielded: read them per batch.
                 on_batch = partial(_report_progress, progress, counters)
             if stage == "plan":
-                assert change_set is not None
+                assert change_set_id_out is not None
                 for batch in batches:
-                    change_set.write_batch(batch)
+                    store.write_batch(change_set_id_out, batch)
                     on_batch(batch)
-                change_set.write_header(
+                store.finish(
+                    change_set_id_out,
                     {
                         "options": options_to_dict(options),
                         "mapping_version": version,
@@ -531,35 +515,30 @@ def run_sync(
         status=status,
         error=error,
     )
+    if stage == "apply" and change_set_id_out is not None:
+        _record_applied(urls.sis, change_set_id_out, summary)
     report_path = None
     if write_report_file and stage != "plan":
         report_path = write_run_report(urls.sis, summary, options.reports_dir, link=writes)
     return RunResult(
         summary=summary,
         report_path=report_path,
-        change_set_id=change_set.change_set_id if change_set else None,
+        change_set_id=change_set_id_out,
     )
+
+
+def _record_applied(url: str, change_set_id: str, summary: RunSummary) -> None:
+    """What the apply did, beside its change set: the report and the checks read it later."""
+    engine = make_engine(url)
+    try:
+        ChangeSetStore(engine).record_applied(change_set_id, summary)
+    finally:
+        engine.dispose()
 
 
 def _finish_quietly(ledger: _Ledger, status: str, counters: Counters, error: str) -> None:
     with contextlib.suppress(Exception):  # the database may be the thing that failed
         ledger.finish(status, counters, error)
-
-
-def _restore_counters(counters: Counters, data: dict[str, Any]) -> None:
-    counters.total_legacy_records = data["total_legacy_records"]
-    counters.records_processed = data["records_processed"]
-    counters.vanished, counters.batches = data["vanished"], data["batches"]
-    for name in (
-        "classes",
-        "persons",
-        "students",
-        "emergency_contacts",
-        "sponsorships",
-        "rejections",
-        "warnings",
-    ):
-        setattr(counters, name, Counter(data[name]))
 
 
 def _plan(

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -40,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-SYNC_SCHEMA_VERSION = 3  # == the head Alembic revision (engine/alembic/versions)
+SYNC_SCHEMA_VERSION = 4  # == the head Alembic revision (engine/alembic/versions)
 
 sis_metadata = MetaData()
 contact_metadata = MetaData()  # people_contact: written where Django made it, never created
@@ -429,8 +430,32 @@ sync_meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# A planned change set, stored where every step of a Dagster run can read it (a step may run
+# in another process or on another machine): planned by one step, applied by the next.
+change_set = Table(
+    "student_sync_change_set",
+    sync_metadata,
+    Column("change_set_id", String(32), primary_key=True),
+    # The caller's name for the slice it was planned for (Dagster: a digest of the cells), so
+    # a later step over the same slice finds it.
+    Column("scope", String(64), nullable=False),
+    Column("planned_at", DateTime(timezone=True), nullable=False),
+    Column("header", Text, nullable=True),  # JSON; NULL until planning finished
+    Column("applied_at", DateTime(timezone=True), nullable=True),
+    Column("applied_summary", Text, nullable=True),  # JSON of what the apply did
+)
+
+change_set_batch = Table(
+    "student_sync_change_set_batch",
+    sync_metadata,
+    Column("change_set_id", String(32), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("payload", LargeBinary, nullable=False),  # gzip JSON of one planned batch
+)
+
 Index("ix_student_sync_rejection_open", rejection.c.resolved_at)
 Index("ix_student_sync_run_status", run_ledger.c.status)
 Index("ix_student_sync_rejection_reason", rejection.c.reason)  # revision 0002
+Index("ix_student_sync_change_set_scope", change_set.c.scope, change_set.c.planned_at)  # 0004
 
-SYNC_TABLES = (sync_state, rejection, run_ledger, sync_meta)
+SYNC_TABLES = (sync_state, rejection, run_ledger, sync_meta, change_set, change_set_batch)

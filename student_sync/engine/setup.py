@@ -136,7 +136,14 @@ def check_readiness(engine: Engine) -> ReadinessReport:
 def check_ready(conn: Connection) -> SisSchema:
     """Refuse to run against a database `init` has not prepared, naming what is missing;
     else the SIS as reflected (once per run: the planner and every batch use it)."""
+    from student_sync.engine.migrations import check_sync_schema
+
     inspector = inspect(conn)
+    # Sync tables made by an older version are outdated (upgrade with `init`), not missing
+    # the tables a newer revision adds.
+    outdated = check_sync_schema(conn) if inspector.has_table(schema.sync_state.name) else None
+    if outdated:
+        raise ConfigurationError(outdated)
     absent = [t.name for t in schema.SYNC_TABLES if not inspector.has_table(t.name)]
     found = inspect_sis(conn)
     if found.empty or absent:
@@ -146,9 +153,4 @@ def check_ready(conn: Connection) -> SisSchema:
         )
     if found.schema is None:
         raise SisNotReady(found.problems)
-    from student_sync.engine.migrations import check_sync_schema
-
-    outdated = check_sync_schema(conn)
-    if outdated:
-        raise ConfigurationError(outdated)
     return found.schema

@@ -10,7 +10,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-# The date dimension starts a week ago in these tests (set before student_sync.partitions is
+# The date dimension starts a week ago in these tests (set before the partitions module is
 # imported: partitions are fixed at load time). A run over the whole span materializes every
 # day's cell, and Dagster's bookkeeping costs ~15 ms per cell and asset; a week keeps the
 # full-refresh tests to seconds while exercising the same code as a year-long span.
@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 import dagster as dg  # noqa: E402
 import pytest  # noqa: E402
 
-from student_sync.resources import SyncSettings  # noqa: E402
+from student_sync.orchestration.resources import SyncSettings  # noqa: E402
 from student_sync_tests.conftest import fresh_postgres_url  # noqa: E402
 from student_sync_tests.dagster.support import Days, Harness  # noqa: E402
 
@@ -40,8 +40,7 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def harness(db_url: str, tmp_path: Path, instance: dg.DagsterInstance) -> Harness:
-    settings = SyncSettings(change_set_dir=str(tmp_path / "change_sets"),
-                            reports_dir=str(tmp_path / "reports"))
+    settings = SyncSettings(reports_dir=str(tmp_path / "reports"))
     return Harness(url=db_url, tmp=tmp_path, instance=instance, settings=settings, days=Days())
 
 

@@ -10,13 +10,17 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import create_engine, select
 
-from student_sync.assets import ASSETS, HANDLES
-from student_sync.automation import JOBS
-from student_sync.checks import CHECKS
 from student_sync.engine import schema
 from student_sync.engine.db import normalize_url
-from student_sync.partitions import ID_RANGES_NAME, partition_first_day, partition_last_day
-from student_sync.resources import ChangeSetHandles, SisDatabase, SyncSettings
+from student_sync.orchestration.assets import ASSETS
+from student_sync.orchestration.checks import CHECKS
+from student_sync.orchestration.definitions import build_definitions, build_resources
+from student_sync.orchestration.partitions import (
+    ID_RANGES_NAME,
+    partition_first_day,
+    partition_last_day,
+)
+from student_sync.orchestration.resources import SisDatabase, SyncSettings
 from student_sync_tests.helpers import legacy_row
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -80,8 +84,7 @@ class Harness:
 
     @property
     def resources(self) -> dict[str, Any]:
-        return {"sis": SisDatabase(database_url=self.url), "settings": self.settings,
-                HANDLES: ChangeSetHandles(settings=self.settings)}
+        return build_resources(SisDatabase(database_url=self.url), self.settings)
 
     def register(self, *ranges: str) -> None:
         self.instance.add_dynamic_partitions(ID_RANGES_NAME, list(ranges))
@@ -98,8 +101,7 @@ class Harness:
                               resources=self.resources, raise_on_error=False)
 
     def job(self, name: str = "student_sync_job") -> dg.JobDefinition:
-        defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, jobs=JOBS,
-                              resources=self.resources)
+        defs = build_definitions(SisDatabase(database_url=self.url), self.settings)
         return defs.resolve_job_def(name)
 
 

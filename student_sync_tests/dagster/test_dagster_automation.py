@@ -11,15 +11,19 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from student_sync.automation import (
+from student_sync.definitions import defs
+from student_sync.orchestration.automation import (
     student_sync_daily_schedule,
     student_sync_id_range_sensor,
     student_sync_run_failure_sensor,
     student_sync_weekly_full_refresh,
 )
-from student_sync.definitions import defs
-from student_sync.partitions import ID_RANGES_NAME, partition_first_day
-from student_sync.resources import SisDatabase, SyncSettings
+from student_sync.orchestration.partitions import (
+    ID_RANGES_NAME,
+    partition_first_day,
+    student_partitions,
+)
+from student_sync.orchestration.resources import SisDatabase, SyncSettings
 from student_sync_tests.helpers import legacy_row, write_legacy
 
 SCHOOL = ZoneInfo("Asia/Phnom_Penh")
@@ -115,25 +119,31 @@ def two_ranges(ref_instance: dg.DagsterInstance) -> dg.DagsterInstance:
     return ref_instance
 
 
-def test_daily_schedule_asks_for_yesterdays_cells(two_ranges: dg.DagsterInstance) -> None:
+def test_daily_schedule_asks_for_yesterdays_cells_in_one_run(
+        two_ranges: dg.DagsterInstance) -> None:
     assert student_sync_daily_schedule.cron_schedule == "0 2 * * *"
     assert student_sync_daily_schedule.execution_timezone == "Asia/Phnom_Penh"
     when = datetime.combine(partition_first_day() + timedelta(days=5),
                             datetime.min.time(), SCHOOL).replace(hour=2)
     yesterday = (when.date() - timedelta(days=1)).isoformat()
-    requests = schedule_tick(student_sync_daily_schedule, two_ranges, when)
-    assert [r.partition_key for r in requests] == [f"0-999|{yesterday}", f"1000-1999|{yesterday}"]
-    assert all(r.run_config == {"ops": {"student_change_set": {"config": {
-        "mode": "upsert", "force_update": False}}}} for r in requests)
-    assert len({r.run_key for r in requests}) == 2
+    (request,) = schedule_tick(student_sync_daily_schedule, two_ranges, when)
+    # Registration order (1000-1999 first here): the range covers exactly the registered keys.
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == (
+        f"1000-1999|{yesterday}", f"0-999|{yesterday}")
+    assert request.run_config == {"ops": {"student_change_set": {"config": {
+        "mode": "upsert", "force_update": False}}}}
+    covered = student_partitions.get_partition_keys_in_range(
+        dg.PartitionKeyRange(request.tags[RANGE_START], request.tags[RANGE_END]),
+        dynamic_partitions_store=two_ranges)
+    assert sorted(map(str, covered)) == [f"0-999|{yesterday}", f"1000-1999|{yesterday}"]
 
 
 def test_daily_schedule_uses_school_time(two_ranges: dg.DagsterInstance) -> None:
     # 19:30 UTC is already 02:30 the next day in Phnom Penh.
     day = partition_first_day() + timedelta(days=3)
     when = datetime(day.year, day.month, day.day, 19, 30, tzinfo=ZoneInfo("UTC"))
-    (request, _) = schedule_tick(student_sync_daily_schedule, two_ranges, when)
-    assert request.partition_key.endswith(day.isoformat())
+    (request,) = schedule_tick(student_sync_daily_schedule, two_ranges, when)
+    assert request.tags[RANGE_END].endswith(day.isoformat())
 
 
 def test_schedules_skip_without_ranges(ref_instance: dg.DagsterInstance) -> None:
@@ -144,19 +154,32 @@ def test_schedules_skip_without_ranges(ref_instance: dg.DagsterInstance) -> None
     assert not data.run_requests and "no ID ranges" in (data.skip_message or "")
 
 
-def test_weekly_full_refresh_is_one_force_update_run_per_range(
+def test_weekly_full_refresh_is_one_run_per_range_of_the_range_keyed_asset(
         two_ranges: dg.DagsterInstance) -> None:
     assert student_sync_weekly_full_refresh.cron_schedule == "0 3 * * 0"
+    assert student_sync_weekly_full_refresh.job_name == "student_sync_full_refresh_job"
     sunday = date.today() + timedelta(days=(6 - date.today().weekday()) % 7)
     when = datetime.combine(sunday, datetime.min.time(), SCHOOL).replace(hour=3)
-    first = partition_first_day().isoformat()
-    last = (sunday - timedelta(days=1)).isoformat()
     requests = schedule_tick(student_sync_weekly_full_refresh, two_ranges, when)
-    assert [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in requests] == [
-        (f"0-999|{first}", f"0-999|{last}"), (f"1000-1999|{first}", f"1000-1999|{last}")]
-    assert all(r.partition_key is None for r in requests)
-    assert all(r.run_config == {"ops": {"student_change_set": {"config": {
-        "mode": "upsert", "force_update": True}}}} for r in requests)
+    # Keyed by ID range only: one partition per run, however many days have passed.
+    assert [r.partition_key for r in requests] == ["0-999", "1000-1999"]
+    assert len({r.run_key for r in requests}) == 2
+
+
+def test_hand_added_range_keys_are_skipped_by_schedules_and_removed_by_the_sensor(
+        sqlite_url: str, two_ranges: dg.DagsterInstance) -> None:
+    two_ranges.add_dynamic_partitions(ID_RANGES_NAME, ["oops", "500-1500"])
+    when = datetime.combine(partition_first_day() + timedelta(days=5),
+                            datetime.min.time(), SCHOOL).replace(hour=2)
+    # The hand-added keys sit after the valid ones: the run's range still covers only those.
+    (request,) = schedule_tick(student_sync_daily_schedule, two_ranges, when)
+    assert request.tags[RANGE_START].startswith("1000-1999|")
+    assert request.tags[RANGE_END].startswith("0-999|")
+    write_legacy(sqlite_url, [legacy_row(5), legacy_row(1500)])
+    result = tick(two_ranges, sqlite_url, None)
+    deletes = [r for r in result.dynamic_partitions_requests
+               if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
+    assert [sorted(r.partition_keys) for r in deletes] == [["500-1500", "oops"]]
 
 
 def test_failure_sensor_logs_and_appends_an_alert(tmp_path: Path,

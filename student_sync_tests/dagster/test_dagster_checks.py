@@ -5,9 +5,14 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from student_sync.checks import success_outcome
-from student_sync.partitions import cell_key
-from student_sync_tests.dagster.support import Harness, materialized_partitions, stamp
+from student_sync.orchestration.checks import success_outcome
+from student_sync.orchestration.partitions import cell_key
+from student_sync_tests.dagster.support import (
+    Harness,
+    materialization_metadata,
+    materialized_partitions,
+    stamp,
+)
 from student_sync_tests.helpers import init_db, legacy_row, write_legacy
 
 
@@ -51,8 +56,29 @@ def test_success_rate_levels(harness: Harness, total: int, rejected: int, passed
     assert (materialized_partitions(result, "sync_report") == {str(key)}) is report
     assert result.success is report
     efficiency = evaluations(result)["efficiency"]
-    assert efficiency.passed  # a one-day window explains a low efficiency
-    assert efficiency.metadata["efficiency_level"].value == "inefficient"
+    assert efficiency.passed  # a one-day window explains a low efficiency ...
+    assert efficiency.metadata["efficiency_level"].value.startswith("not rated: a date-window")
+    profiles = materialization_metadata(result, "student_profiles")  # ... so it is not rated
+    assert profiles["efficiency"] == 0.0
+    assert profiles["efficiency_level"].startswith("not rated: a date-window run")
+    # Which students were rejected, not only how many: a table of the first ones.
+    table = materialization_metadata(result, "student_change_set")["rejected_students"]
+    assert [(r.data["student_id"], r.data["reason"]) for r in table.records] == [
+        (f"{n:05d}", "MISSING_NAME") for n in range(1, rejected + 1)]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_cell_without_rows_says_so_instead_of_100_percent(harness: Harness) -> None:
+    slice_with(harness, 3, 0)  # rows only yesterday; the day before is empty
+    result = harness.materialize(key=cell_key("0-999", harness.days.before.isoformat()))
+    assert result.success
+    for asset in ("student_change_set", "student_profiles", "sync_report"):
+        meta = materialization_metadata(result, asset)
+        assert meta["outcome"] == "no rows in this slice: nothing to sync", asset
+        assert meta["success_level"] == meta["efficiency_level"] == "no rows", asset
+        assert "success_rate" not in meta and "efficiency" not in meta, asset
+    for check in evaluations(result).values():
+        assert check.passed and check.description == "no rows in this slice: nothing to judge"
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from student_sync.partitions import cell_key
-from student_sync.resources import SyncSettings
+from student_sync.orchestration.partitions import cell_key
+from student_sync.orchestration.resources import SyncSettings
 from student_sync_tests.dagster.support import (
     Days,
     Harness,
@@ -23,8 +23,7 @@ def test_a_cell_materializes_into_a_django_built_sis(
     django_sis_url: str, request, tmp_path, instance: dg.DagsterInstance
 ) -> None:
     contact_schema = request.node.callspec.params["django_sis_url"]
-    settings = SyncSettings(change_set_dir=str(tmp_path / "change_sets"),
-                            reports_dir=str(tmp_path / "reports"))  # fmt: skip
+    settings = SyncSettings(reports_dir=str(tmp_path / "reports"))
     h = Harness(url=django_sis_url, tmp=tmp_path, instance=instance, settings=settings,
                 days=Days())  # fmt: skip
     init_db(h.url)

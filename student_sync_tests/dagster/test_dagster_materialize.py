@@ -8,12 +8,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from student_sync.automation import full_refresh_run_requests
 from student_sync.cli import main as cli_main
 from student_sync.engine.db import DatabaseUrls, normalize_url
 from student_sync.engine.options import SyncOptions
 from student_sync.engine.run import RunResult, run_sync
-from student_sync.partitions import cell_key, fold_partition_keys
+from student_sync.orchestration.automation import full_refresh_run_requests
+from student_sync.orchestration.metadata import named
+from student_sync.orchestration.partitions import cell_key, fold_partition_keys
 from student_sync_tests.dagster.support import (
     Harness,
     materialization_metadata,
@@ -41,9 +42,12 @@ def engine_run(url: str, tmp: Path, keys: list[str], h: Harness, **options) -> R
                                       reports_dir=tmp / "engine_reports", **options))
 
 
-def assert_same_counts(result: dg.ExecuteInProcessResult, engine: RunResult) -> None:
+def assert_same_counts(result: dg.ExecuteInProcessResult, engine: RunResult,
+                       cells: int = 1) -> None:
+    """Metadata equals the engine's counts (named ``run_*`` when the run covers many cells)."""
     c = engine.counters
-    plan = materialization_metadata(result, "student_change_set")
+    plan = {k.removeprefix("run_") if cells > 1 else k: v
+            for k, v in materialization_metadata(result, "student_change_set").items()}
     assert {k: plan[k] for k in ("create", "update", "unchanged", "delete", "reject")} == {
         k: c.classes[k] for k in ("create", "update", "unchanged", "delete", "reject")}
     assert plan["records_processed"] == c.records_processed
@@ -55,9 +59,10 @@ def assert_same_counts(result: dg.ExecuteInProcessResult, engine: RunResult) -> 
         ("sponsorships", c.sponsorships, ("created", "updated", "ended")),
     ):
         meta = materialization_metadata(result, asset)
-        assert {k: meta[k] for k in keys} == {k: counter.get(k, 0) for k in keys}, asset
+        assert {k: meta[named(k, cells)] for k in keys} == {
+            k: counter.get(k, 0) for k in keys}, asset
     profiles = materialization_metadata(result, "student_profiles")
-    assert profiles["success_rate"] == pytest.approx(round(c.success_rate, 2))
+    assert profiles[named("success_rate", cells)] == pytest.approx(round(c.success_rate, 2))
 
 
 def test_one_cell_matches_the_engine_and_rematerializing_is_a_no_op(
@@ -116,17 +121,21 @@ def test_a_range_of_cells_runs_in_one_run(harness: Harness, twin_url: str) -> No
     assert materialization_metadata(result, "student_change_set")["cells"] == 4
     engine = engine_run(twin_url, h.tmp, sorted(cells), h)
     assert engine.counters.records_processed == 27  # 21 + 2 (day before) + 3 + 1 in 1000-1999
-    assert_same_counts(result, engine)
+    assert_same_counts(result, engine, cells=4)
+    # Every cell carries the same numbers, so they are named and labelled as run totals.
+    plan = materialization_metadata(result, "student_change_set")
+    assert "create" not in plan and plan["run_create"] == engine.counters.classes["create"]
+    assert plan["numbers"].startswith("run totals over 4 cells")
     assert table_state(h.url) == table_state(twin_url)
 
 
 def test_weekly_full_refresh_matches_the_cli(harness: Harness, twin_url: str) -> None:
-    """The schedule's run request, executed through the job, against `migrate --force-update`."""
+    """The schedule's run request, run through its job, against `migrate --force-update`."""
     h = harness
     seed(h.url, twin_url, rows=sample_rows(h.days))
     h.register("0-999", "1000-1999")
-    job = h.job()
-    request = full_refresh_run_requests(h.days.first, h.days.last, ["0-999"])[0]
+    job = h.job("student_sync_full_refresh_job")
+    (request, _) = full_refresh_run_requests(h.days.last, ["0-999", "1000-1999"])
 
     def cli(*extra: str) -> dict:
         reports = h.tmp / "cli_reports"
@@ -137,32 +146,30 @@ def test_weekly_full_refresh_matches_the_cli(harness: Harness, twin_url: str) ->
         (new,) = set(reports.glob("*.json")) - before
         return json.loads(new.read_text())["summary"]
 
-    for force in (False, True):
-        config = request.run_config if force else {}
-        result = job.execute_in_process(instance=h.instance, tags=request.tags,
-                                        run_config=config, raise_on_error=False)
+    def refresh(config: dict | None = None) -> dict:
+        result = job.execute_in_process(instance=h.instance, partition_key=request.partition_key,
+                                        tags=request.tags, run_config=config or {},
+                                        raise_on_error=False)
         assert result.success
-        summary = cli("--force-update") if force else cli()
-        plan = materialization_metadata(result, "student_change_set")
-        assert plan["date_window"].startswith("every row")
-        assert plan["force_update"] is force
-        assert plan["records_processed"] == summary["input"]["records_processed"] == 25
-        profiles = materialization_metadata(result, "student_profiles")
-        for k in ("created", "updated", "skipped", "deleted"):
-            assert profiles[k] == summary["students"][k], k
-        assert table_state(h.url) == table_state(twin_url)
-    assert summary["students"]["updated"] == 24  # every row but the rejected one, rewritten
+        assert materialized_partitions(result, "sis_full_refresh") == {"0-999"}
+        assert len(result.get_asset_materialization_events()) == 1  # one event per range
+        return materialization_metadata(result, "sis_full_refresh")
+
+    meta = refresh()
+    summary = cli("--force-update")
+    assert meta["records_processed"] == summary["input"]["records_processed"] == 25
+    for k in ("created", "updated", "skipped", "deleted"):
+        assert meta[f"student_profiles_{k}"] == summary["students"][k], k
+    assert meta["efficiency_level"].startswith("not rated: force_update")
+    assert Path(meta["report"]).exists()
+    assert table_state(h.url) == table_state(twin_url)
 
     # A full scan is what finds students the legacy table lost: both soft-delete id 9.
     write_legacy(h.url, [r for r in sample_rows(h.days) if r["id"] != "00009"])
     write_legacy(twin_url, [r for r in sample_rows(h.days) if r["id"] != "00009"])
-    result = job.execute_in_process(instance=h.instance, tags=request.tags,
-                                    run_config={"ops": {"student_change_set": {"config": {
-                                        "allow_mass_delete": True}}}}, raise_on_error=False)
-    assert result.success
-    summary = cli("--allow-mass-delete")
-    assert materialization_metadata(result, "student_change_set")["vanished"] == 1
-    assert summary["vanished_soft_deleted"] == 1
+    meta = refresh({"ops": {"sis_full_refresh": {"config": {"allow_mass_delete": True}}}})
+    summary = cli("--force-update", "--allow-mass-delete")
+    assert meta["vanished"] == 1 and summary["vanished_soft_deleted"] == 1
     assert table_state(h.url) == table_state(twin_url)
 
 
@@ -214,12 +221,12 @@ def test_passwords_never_reach_dagster_events(pg_url: str, tmp_path: Path,
                                               instance: dg.DagsterInstance) -> None:
     from sqlalchemy.engine import make_url
 
-    from student_sync.resources import SyncSettings
+    from student_sync.orchestration.resources import SyncSettings
     from student_sync_tests.dagster.support import Days
 
     secret = "s3cr3t-pw-xyz"
     url = make_url(pg_url).set(password=secret).render_as_string(hide_password=False)
-    settings = SyncSettings(change_set_dir=str(tmp_path / "cs"), reports_dir=str(tmp_path / "r"))
+    settings = SyncSettings(reports_dir=str(tmp_path / "r"))
     h = Harness(url=url, tmp=tmp_path, instance=instance, settings=settings, days=Days())
     seed(url, rows=sample_rows(h.days))  # trust auth: the password is accepted and ignored
     h.register("0-999")
@@ -246,13 +253,32 @@ def test_a_range_with_transform_workers_matches_the_engine(
         return original(workers, *args, **kwargs)
 
     monkeypatch.setattr(run, "open_transformer", recording)
-    from student_sync.resources import SyncSettings
+    from student_sync.orchestration.resources import SyncSettings
 
-    settings = SyncSettings(change_set_dir=harness.settings.change_set_dir,
-                            reports_dir=harness.settings.reports_dir, workers=2)
+    settings = SyncSettings(reports_dir=harness.settings.reports_dir, workers=2)
     h = dataclasses.replace(harness, settings=settings)
     result, cells = materialize_two_ranges_two_days(h, twin_url)
     assert opened == [2]  # the Dagster plan step used the pool
     engine = engine_run(twin_url, h.tmp, sorted(cells), h, workers=0)
-    assert_same_counts(result, engine)
+    assert_same_counts(result, engine, cells=4)
     assert table_state(h.url) == table_state(twin_url)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("bad_key", "reason"), [
+    ("everything", "not an ID-range partition key (START-END): 'everything'"),
+    ("500-1500", "ID-range key '500-1500' overlaps the registered range '0-999'"),
+])
+def test_a_hand_added_range_key_fails_fast_and_syncs_nothing(
+        harness: Harness, bad_key: str, reason: str) -> None:
+    """What the Materialize dialog's "Add partition" can create: refused in the first step."""
+    h = harness
+    seed(h.url, rows=sample_rows(h.days))
+    h.register("0-999", "1000-1999", bad_key)
+    result = h.materialize(key=cell_key(bad_key, h.days.last.isoformat()))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "legacy_students"
+    message = failure.step_failure_data.user_failure_data.description
+    assert reason in message and "student_sync_id_range_sensor" in message
+    assert table_state(h.url)["people_person"] == []

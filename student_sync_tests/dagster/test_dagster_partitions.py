@@ -7,9 +7,10 @@ from datetime import date, datetime
 import pytest
 
 from student_sync.engine.options import DateWindow, IdRange
-from student_sync.partitions import (
+from student_sync.orchestration.partitions import (
     fold_partition_keys,
     grid_ranges,
+    invalid_range_keys,
     parse_range_key,
     range_key,
     ranges_to_register,
@@ -72,3 +73,15 @@ def test_range_keys_and_the_grid() -> None:
     # A width change never overlaps an old range: the new grid is clipped at its edges.
     assert ranges_to_register(1000, 2600, 700, registered) == [IdRange(2000, 2099),
                                                                IdRange(2100, 2799)]
+
+
+def test_hand_added_range_keys_are_judged_in_registration_order() -> None:
+    registered = ["0-999", "1000-1999", "abc", "1500-2500", "2000-2999", "5-1", "3000-99999999999"]
+    assert invalid_range_keys(registered) == {
+        "abc": "not an ID-range partition key (START-END): 'abc'",
+        "1500-2500": "ID-range key '1500-2500' overlaps the registered range '1000-1999'",
+        "5-1": "not an ID-range partition key (START-END): '5-1'",
+        "3000-99999999999": "ID-range key '3000-99999999999' ends beyond the largest student "
+                            "id 2147483647",
+    }
+    assert invalid_range_keys(["0-999", "1000-1999"]) == {}

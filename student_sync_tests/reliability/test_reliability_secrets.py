@@ -164,27 +164,23 @@ def _ledger(url: str) -> list[dict]:
 def _materialize_with_dagster(secret: Secret, home: Path, tmp: Path, monkeypatch) -> None:
     """Materialize the asset group once, on a persistent instance in ``home``."""
     dg = pytest.importorskip("dagster")
-    definitions = pytest.importorskip("student_sync.definitions")
-    from student_sync.partitions import ID_RANGES_NAME, cell_key, partition_last_day
+    pytest.importorskip("student_sync.definitions")
+    from student_sync.orchestration.assets import ASSETS
+    from student_sync.orchestration.checks import CHECKS
+    from student_sync.orchestration.definitions import build_resources
+    from student_sync.orchestration.partitions import ID_RANGES_NAME, cell_key, partition_last_day
+    from student_sync.orchestration.resources import SyncSettings, sis_database_from_env
 
     monkeypatch.setenv("STUDENT_SYNC_DATABASE_URL", secret.url)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    from student_sync.resources import ChangeSetHandles, SyncSettings, sis_database_from_env
-
-    settings = SyncSettings(
-        change_set_dir=str(tmp / "change_sets"), reports_dir=str(tmp / "work" / "reports")
-    )
-    resources = {
-        "sis": sis_database_from_env(),
-        "settings": settings,
-        definitions.HANDLES: ChangeSetHandles(settings=settings),
-    }
+    settings = SyncSettings(reports_dir=str(tmp / "work" / "reports"))
+    resources = build_resources(sis_database_from_env(), settings)
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         instance.add_dynamic_partitions(ID_RANGES_NAME, ["0-999"])
         day = partition_last_day()
         assert day is not None
         result = dg.materialize(
-            [*definitions.ASSETS, *definitions.CHECKS],
+            [*ASSETS, *CHECKS],
             instance=instance,
             partition_key=cell_key("0-999", day.isoformat()),
             resources=resources,

@@ -3,41 +3,54 @@
 Assets only orchestrate: each op resolves its cells into a slice, calls one engine stage and
 records what came back as metadata. The plan and the apply are ops inside graph-backed assets
 so each shows in the run timeline with its own logs and timing; they pass a change-set id (a
-handle to the plan persisted on disk), never rows.
+handle to the plan stored in the SIS database's sync tables), never rows.
 """
 
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any, Literal
 
 import dagster as dg
 
-from student_sync.dagster_support import (
+from student_sync.engine import (
+    applied_summary,
+    html_path_for,
+    open_rejections_markdown,
+    profile_legacy,
+    recommendations,
+    run_sync,
+    success_level,
+    write_run_report,
+)
+from student_sync.orchestration.engine_calls import (
     SIS_POOL,
-    check_settings,
     elapsed,
     engine_errors,
-    load_applied_summary,
-    plan_metadata,
     progress_logger,
-    prune_change_sets,
-    resolve_slice,
-    save_applied_summary,
-    slice_metadata,
+)
+from student_sync.orchestration.handles import HANDLES, cells_scope
+from student_sync.orchestration.metadata import (
+    counts_metadata,
+    efficiency_rating,
+    named,
+    plan_metadata,
+    rate_metadata,
+    scope_metadata,
     table_metadata,
 )
-from student_sync.engine.model import efficiency_level, success_level
-from student_sync.engine.profile import profile_legacy
-from student_sync.engine.rejections import open_rejections_markdown
-from student_sync.engine.report import recommendations
-from student_sync.engine.report_html import html_path_for
-from student_sync.engine.run import run_sync, write_run_report
-from student_sync.partitions import student_partitions
-from student_sync.resources import SisDatabase, SyncSettings
+from student_sync.orchestration.partitions import student_partitions
+from student_sync.orchestration.resources import (
+    SisDatabase,
+    SyncSettings,
+    configured_database_kind,
+)
+from student_sync.orchestration.slices import check_settings, resolve_slice
 
 GROUP = "student_sync"
-HANDLES = "change_set_handles"
+# The kind badge names the database this code location is configured with.
+SIS_KIND = configured_database_kind()
 TABLE_ASSETS: tuple[str, ...] = ("persons", "student_profiles", "emergency_contacts",
                                  "sponsorships")
 # Ranges of cells run as one run each; Dagster splits a 2-D backfill along the dimension with
@@ -60,7 +73,7 @@ class PlanConfig(dg.Config):
 
 @dg.asset(
     **PARTITIONED,
-    kinds={"sql"},
+    kinds={SIS_KIND},
     description="The legacy rows of the selected cells: row count, unusable ids and how empty "
     "the key columns are, before anything is planned.",
 )
@@ -74,12 +87,14 @@ def legacy_students(context: dg.AssetExecutionContext, sis: SisDatabase,
         profile = profile_legacy(sis.urls(), options)
     context.log.info(f"{sl.label}: {profile.row_count:,} legacy rows "
                      f"({profile.bad_id_count:,} unusable ids in the window)")
+    rows = ({"dagster/row_count": dg.MetadataValue.int(profile.row_count)} if sl.cells == 1
+            else counts_metadata({"row_count": profile.row_count}, sl.cells))
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(profile.row_count),
-        "bad_id_count": dg.MetadataValue.int(profile.bad_id_count),
-        **{f"null_rate_{name}": dg.MetadataValue.float(round(rate, 2))
+        **rows,
+        **counts_metadata({"bad_id_count": profile.bad_id_count}, sl.cells),
+        **{named(f"null_rate_{name}", sl.cells): dg.MetadataValue.float(round(rate, 2))
            for name, rate in profile.null_rates.items()},
-        **slice_metadata(sl),
+        **scope_metadata(sl),
         "source": dg.MetadataValue.text(sis.describe()),
         "duration_seconds": dg.MetadataValue.float(round(elapsed(started), 3)),
     })
@@ -101,16 +116,14 @@ def plan_student_changes(context: dg.OpExecutionContext, config: PlanConfig, sis
         allow_mass_delete=config.allow_mass_delete or settings.allow_mass_delete,
         id_ranges=sl.id_ranges, window=sl.window,
     )
-    root = settings.change_set_root()
-    pruned = prune_change_sets(root, settings.change_set_retention_days)
-    if pruned:
-        context.log.info(f"removed {pruned} change set(s) older than "
-                         f"{settings.change_set_retention_days} days")
     context.log.info(f"planning {sl.label}; {sl.window_label}; on {sis.describe()}")
     started = time.monotonic()
     with engine_errors():
-        result = run_sync(sis.urls(), options, stage="plan", change_set_root=root,
-                          progress=progress_logger(context), write_report_file=False)
+        result = run_sync(
+            sis.urls(), options, stage="plan",
+            change_set_scope=cells_scope([str(k) for k in context.partition_keys]),
+            prune_change_sets_after=timedelta(days=settings.change_set_retention_days),
+            progress=progress_logger(context), write_report_file=False)
     change_set_id = result.change_set_id
     assert change_set_id is not None, "the plan stage always returns a change set"
     c = result.counters
@@ -133,7 +146,8 @@ def _plan_config(config: dict[str, Any]) -> dict[str, Any]:
                             config_schema=PlanConfig.to_config_schema()),
     kinds={"python"},
     description="The plan: every row of the slice classed create / update / unchanged / "
-    "delete / reject, with its child actions, persisted as gzip JSON batches.",
+    "delete / reject, with its child actions, stored as gzip JSON batches in the SIS "
+    "database's student_sync_change_set tables.",
 )
 def student_change_set(legacy_students: None) -> Any:
     return plan_student_changes(legacy_students)
@@ -152,17 +166,17 @@ def apply_student_changes(context: dg.OpExecutionContext, change_set_id: str, si
     report like the CLI does, and yields no table outputs: the cells stay as they were.
     """
     sl = resolve_slice(context)
-    root = settings.change_set_root()
     started = time.monotonic()
     with engine_errors():
         result = run_sync(sis.urls(), settings.base_options(), stage="apply",
-                          change_set_root=root, change_set_id=change_set_id,
+                          change_set_id=change_set_id,
                           progress=progress_logger(context), write_report_file=False)
-    save_applied_summary(root, change_set_id, result.summary)
     seconds = elapsed(started)
     c = result.counters
     rates = (f"success {c.success_rate:.1f}% ({success_level(c.success_rate)}), "
-             f"efficiency {c.efficiency:.1f}% ({efficiency_level(c.efficiency)})")
+             f"efficiency {c.efficiency:.1f}% "
+             f"({efficiency_rating(c, result.summary.options)})"
+             if c.records_processed else "no rows in this slice")
     if result.summary.options.dry_run:
         path = write_run_report(sis.urls().sis, result.summary, settings.reports_path(),
                                 link=False)
@@ -177,15 +191,15 @@ def apply_student_changes(context: dg.OpExecutionContext, change_set_id: str, si
 
 @dg.graph_multi_asset(
     outs={
-        "persons": dg.AssetOut(io_manager_key=HANDLES, kinds={"postgres"}, is_required=False,
+        "persons": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND}, is_required=False,
                                description="people_person rows of the synced students."),
-        "student_profiles": dg.AssetOut(io_manager_key=HANDLES, kinds={"postgres"},
+        "student_profiles": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND},
                                         is_required=False,
                                         description="people_studentprofile rows."),
-        "emergency_contacts": dg.AssetOut(io_manager_key=HANDLES, kinds={"postgres"},
+        "emergency_contacts": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND},
                                           is_required=False,
                                           description="The primary people_emergencycontact."),
-        "sponsorships": dg.AssetOut(io_manager_key=HANDLES, kinds={"postgres"},
+        "sponsorships": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND},
                                     is_required=False,
                                     description="scholarships_sponsoredstudent periods."),
     },
@@ -207,22 +221,21 @@ def sis_tables(student_change_set: str) -> dict[str, Any]:
 )
 def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: SisDatabase,
                 settings: SyncSettings) -> dg.MaterializeResult:
-    summary = load_applied_summary(settings.change_set_root(), student_profiles)
-    path = write_run_report(sis.urls().sis, summary, settings.reports_path(), link=True)
+    sl = resolve_slice(context.op_execution_context)
     with engine_errors():
+        summary = applied_summary(sis.urls().sis, student_profiles)
+        path = write_run_report(sis.urls().sis, summary, settings.reports_path(), link=True)
         open_rejections = open_rejections_markdown(sis.urls(), timezone=summary.options.timezone)
     c = summary.counters
     context.log.info(f"report written: {path} and {html_path_for(path).name}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(path.resolve())),
         "html_report": dg.MetadataValue.path(str(html_path_for(path).resolve())),
-        "rejections": dg.MetadataValue.int(c.rejected),
-        "records_processed": dg.MetadataValue.int(c.records_processed),
-        "success_rate": dg.MetadataValue.float(round(c.success_rate, 2)),
-        "success_level": dg.MetadataValue.text(success_level(c.success_rate)),
-        "efficiency": dg.MetadataValue.float(round(c.efficiency, 2)),
-        "efficiency_level": dg.MetadataValue.text(efficiency_level(c.efficiency)),
-        "rejection_breakdown": dg.MetadataValue.json(dict(c.rejections.most_common())),
+        **counts_metadata(
+            {"records_processed": c.records_processed, "rejections": c.rejected}, sl.cells
+        ),
+        **rate_metadata(c, summary.options, sl.cells),
+        **scope_metadata(sl),
         "recommendations": dg.MetadataValue.md(
             "\n".join(f"- {line}" for line in recommendations(summary))),
         "change_set_id": dg.MetadataValue.text(student_profiles),

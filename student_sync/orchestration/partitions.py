@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from student_sync.engine.options import DEFAULT_TIMEZONE, DateWindow, IdRange
+from student_sync.engine import DEFAULT_TIMEZONE, MAX_STUDENT_ID, DateWindow, IdRange
 
 ID_RANGE_DIM = "id_range"
 DATE_DIM = "modified_date"
@@ -60,7 +60,35 @@ def parse_range_key(key: str) -> IdRange:
     match = _RANGE_KEY.match(key)
     if not match or int(match.group(1)) > int(match.group(2)):
         raise ValueError(f"not an ID-range partition key (START-END): {key!r}")
+    if int(match.group(2)) > MAX_STUDENT_ID:
+        raise ValueError(f"ID-range key {key!r} ends beyond the largest student id "
+                         f"{MAX_STUDENT_ID}")
     return IdRange(int(match.group(1)), int(match.group(2)))
+
+
+def invalid_range_keys(registered: Sequence[str]) -> dict[str, str]:
+    """Registered id_range keys no run may use, each with the reason (pure).
+
+    The dimension is dynamic, so the UI's Materialize dialog lets anyone add a key; only the
+    range sensor should. A key is invalid when it is not ``START-END`` or when it overlaps a
+    key registered before it (rows would be synced under two cells). Keys are judged in
+    registration order, so the sensor's own grid always stays valid.
+    """
+    accepted: list[tuple[str, IdRange]] = []
+    invalid: dict[str, str] = {}
+    for key in registered:
+        try:
+            id_range = parse_range_key(key)
+        except ValueError as exc:
+            invalid[key] = str(exc)
+            continue
+        clash = next((k for k, r in accepted
+                      if r.start <= id_range.end and id_range.start <= r.end), None)
+        if clash is not None:
+            invalid[key] = f"ID-range key {key!r} overlaps the registered range {clash!r}"
+        else:
+            accepted.append((key, id_range))
+    return invalid
 
 
 def grid_ranges(min_id: int, max_id: int, width: int) -> list[IdRange]:

@@ -3,15 +3,22 @@
 Success rate: > 95% passes, 90-95% fails with WARN, < 90% fails with ERROR; the check is
 blocking, so an ERROR stops ``sync_report`` in the same run. Efficiency never blocks: its
 level is metadata, and it warns only when a low level is not explained by the run itself.
+A run that processed no rows passes both and says so: there was nothing to judge.
 """
 
 
 import dagster as dg
 
-from student_sync.dagster_support import applied_summary_for_check
-from student_sync.engine.model import Counters, efficiency_level, success_level
-from student_sync.engine.options import SyncOptions
-from student_sync.resources import SyncSettings
+from student_sync.engine import (
+    Counters,
+    RunSummary,
+    applied_summary,
+    efficiency_level,
+    success_level,
+)
+from student_sync.orchestration.engine_calls import engine_errors
+from student_sync.orchestration.metadata import efficiency_not_rated
+from student_sync.orchestration.resources import SisDatabase
 
 PROFILES = dg.AssetKey("student_profiles")
 
@@ -26,15 +33,25 @@ def success_outcome(rate: float) -> tuple[bool, dg.AssetCheckSeverity]:
     return False, dg.AssetCheckSeverity.ERROR
 
 
-def efficiency_explained(counters: Counters, options: SyncOptions) -> str | None:
-    """Why a low efficiency is expected for this run, or None when it is a real signal."""
-    if not options.window.is_open:
-        return "a date-window slice selects edited rows, so few are unchanged"
-    if options.force_update:
-        return "force_update rewrites every selected row"
-    if counters.classes["create"] > counters.records_processed / 2:
-        return "most rows were new (an initial load)"
-    return None
+def applied_summary_for_check(context: dg.AssetCheckExecutionContext,
+                              sis: SisDatabase) -> tuple[RunSummary, str]:
+    """The apply this check judges: the asset's materialization in this run, else the latest.
+
+    The checks are not partitioned (partitioned checks are a preview feature in 1.13), so
+    they read the change-set id the apply step recorded instead of loading the asset value.
+    """
+    # All cells of one run share one change set; this run's newest record is enough.
+    records = context.instance.fetch_materializations(PROFILES, limit=100).records
+    mine = [r for r in records if r.run_id == context.run.run_id]
+    chosen = mine[0] if mine else (records[0] if records else None)
+    materialization = chosen.asset_materialization if chosen else None
+    value = materialization.metadata.get("change_set_id") if materialization else None
+    change_set_id = value.value if value is not None else None
+    if not isinstance(change_set_id, str):
+        raise dg.Failure(description=f"{PROFILES.to_user_string()} has no materialization "
+                         "with a change set to check yet")
+    with engine_errors():
+        return applied_summary(sis.urls().sis, change_set_id), change_set_id
 
 
 def _common(summary_counters: Counters, change_set_id: str) -> dict[str, dg.MetadataValue]:
@@ -47,6 +64,15 @@ def _common(summary_counters: Counters, change_set_id: str) -> dict[str, dg.Meta
     }
 
 
+def nothing_to_judge(counters: Counters, change_set_id: str) -> dg.AssetCheckResult:
+    """A run over a slice with no rows passes, saying so instead of showing 100%."""
+    return dg.AssetCheckResult(
+        passed=True,
+        description="no rows in this slice: nothing to judge",
+        metadata={"outcome": dg.MetadataValue.text("no rows"), **_common(counters, change_set_id)},
+    )
+
+
 @dg.asset_check(
     asset=PROFILES,
     name="success_rate",
@@ -55,10 +81,11 @@ def _common(summary_counters: Counters, change_set_id: str) -> dict[str, dg.Meta
     "(blocks sync_report).",
 )
 def success_rate_check(context: dg.AssetCheckExecutionContext,
-                       settings: SyncSettings) -> dg.AssetCheckResult:
-    summary, change_set_id = applied_summary_for_check(context, PROFILES,
-                                                       settings.change_set_root())
+                       sis: SisDatabase) -> dg.AssetCheckResult:
+    summary, change_set_id = applied_summary_for_check(context, sis)
     c = summary.counters
+    if c.records_processed == 0:
+        return nothing_to_judge(c, change_set_id)
     passed, severity = success_outcome(c.success_rate)
     return dg.AssetCheckResult(
         passed=passed,
@@ -79,13 +106,14 @@ def success_rate_check(context: dg.AssetCheckExecutionContext,
     "acceptable, < 30% inefficient (WARN only when the run does not explain it).",
 )
 def efficiency_check(context: dg.AssetCheckExecutionContext,
-                     settings: SyncSettings) -> dg.AssetCheckResult:
-    summary, change_set_id = applied_summary_for_check(context, PROFILES,
-                                                       settings.change_set_root())
+                     sis: SisDatabase) -> dg.AssetCheckResult:
+    summary, change_set_id = applied_summary_for_check(context, sis)
     c = summary.counters
+    if c.records_processed == 0:
+        return nothing_to_judge(c, change_set_id)
     level = efficiency_level(c.efficiency)
-    reason = efficiency_explained(c, summary.options) if level == "inefficient" else None
-    passed = level != "inefficient" or reason is not None or c.records_processed == 0
+    reason = efficiency_not_rated(c, summary.options) if level == "inefficient" else None
+    passed = level != "inefficient" or reason is not None
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.WARN,
@@ -93,7 +121,8 @@ def efficiency_check(context: dg.AssetCheckExecutionContext,
         + (f": expected, {reason}" if reason else ""),
         metadata={
             "efficiency": dg.MetadataValue.float(round(c.efficiency, 2)),
-            "efficiency_level": dg.MetadataValue.text(level),
+            "efficiency_level": dg.MetadataValue.text(
+                f"not rated: {reason}" if reason else level),
             "unchanged": dg.MetadataValue.int(c.classes["unchanged"]),
             **_common(c, change_set_id),
         },

@@ -1,4 +1,4 @@
-"""Resources: where the databases are, how runs behave, and where change-set handles live.
+"""Resources: where the databases are and how runs behave.
 
 Configuration lives here so the assets only orchestrate. Database URLs come from environment
 variables through ``EnvVar`` (the UI shows the variable's name, never its value); with neither
@@ -7,26 +7,26 @@ set, the embedded SQLite file the CLI uses is the default.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from student_sync.engine.db import (
+from student_sync.engine import (
     DATABASE_URL_ENV,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_TIMEZONE,
     LEGACY_URL_ENV,
+    ConfigurationError,
     DatabaseUrls,
+    SyncOptions,
     describe_url,
+    normalize_url,
     resolve_urls,
 )
-from student_sync.engine.options import DEFAULT_BATCH_SIZE, DEFAULT_TIMEZONE, SyncOptions
-from student_sync.partitions import FIRST_DAY
+from student_sync.orchestration.partitions import FIRST_DAY
 
 
 class SisDatabase(dg.ConfigurableResource):
@@ -54,6 +54,20 @@ class SisDatabase(dg.ConfigurableResource):
         return where if urls.same_database else f"{where} (legacy: {describe_url(urls.legacy)})"
 
 
+
+def database_kind(url: str) -> str:
+    """The kind badge for a SIS database URL: ``postgres`` or ``sqlite`` (Dagster's names)."""
+    return "sqlite" if normalize_url(url).startswith("sqlite") else "postgres"
+
+
+def configured_database_kind() -> str:
+    """The badge for the SIS database this code location is configured with (at load time)."""
+    try:
+        return database_kind(resolve_urls(os.environ.get(DATABASE_URL_ENV) or None).sis)
+    except ConfigurationError:  # a bad URL fails the first run with a clear message instead
+        return "sql"
+
+
 def sis_database_from_env() -> SisDatabase:
     """``EnvVar`` for each URL that is set; an unset one falls back like the CLI does.
 
@@ -73,13 +87,10 @@ class SyncSettings(dg.ConfigurableResource):
     timezone: str = Field(default=DEFAULT_TIMEZONE,
                           description="The school's time zone (the date partitions use it too).")
     reports_dir: str = Field(default="reports", description="Where sync_report writes JSON.")
-    change_set_dir: str | None = Field(
-        default=None,
-        description="Where planned change sets are kept; empty means "
-        "$DAGSTER_HOME/student_sync/change_sets (or the temp dir without DAGSTER_HOME).",
-    )
     change_set_retention_days: int = Field(
-        default=14, description="Change sets older than this are deleted when a new one is planned."
+        default=14,
+        description="Change sets (kept in the SIS database's student_sync_change_set tables) "
+        "older than this are deleted when a new one is planned.",
     )
     id_range_width: int = Field(default=1000, description="Ids per ID-range partition.")
     max_new_ranges_per_tick: int = Field(
@@ -99,13 +110,6 @@ class SyncSettings(dg.ConfigurableResource):
         "empty means automatic (one per core beyond the first, at most 2, for 20,000+ rows).",
     )
 
-    def change_set_root(self) -> Path:
-        if self.change_set_dir:
-            return Path(self.change_set_dir)
-        home = os.environ.get("DAGSTER_HOME", "").strip()
-        base = Path(home) / "student_sync" if home else Path(tempfile.gettempdir()) / "student_sync"
-        return base / "change_sets"
-
     def reports_path(self) -> Path:
         return Path(self.reports_dir)
 
@@ -113,47 +117,3 @@ class SyncSettings(dg.ConfigurableResource):
         return SyncOptions(batch_size=self.batch_size, timezone=self.timezone,
                            reports_dir=self.reports_path(),
                            allow_mass_delete=self.allow_mass_delete, workers=self.workers)
-
-
-class ChangeSetHandles(dg.ConfigurableIOManager):
-    """Stores the change-set id an op returns, keyed by asset and the run's exact cells.
-
-    Dagster's file IO manager cannot store one output for a range of partitions (a
-    single-run backfill); a handle can. The apply step of a later run finds the handle only
-    when it targets the very same cells; the engine then still refuses a stale change set.
-    """
-
-    settings: SyncSettings
-
-    def _path(self, asset_key: dg.AssetKey, partition_keys: list[str]) -> Path:
-        digest = hashlib.sha256("\n".join(sorted(partition_keys)).encode()).hexdigest()[:32]
-        return self.settings.change_set_root() / "handles" / "__".join(asset_key.path) / digest
-
-    @staticmethod
-    def _keys(context: dg.InputContext | dg.OutputContext) -> list[str]:
-        if not context.has_asset_partitions:
-            return ["__all__"]
-        return [str(k) for k in context.asset_partition_keys]
-
-    def handle_output(self, context: dg.OutputContext, obj: str) -> None:
-        keys = self._keys(context)
-        path = self._path(context.asset_key, keys).with_suffix(".json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({
-            "change_set_id": obj, "cells": len(keys), "run_id": context.run_id,
-            "written_at": datetime.now(UTC).isoformat(),
-        }), encoding="utf-8")
-        tmp.replace(path)
-
-    def load_input(self, context: dg.InputContext) -> str:
-        keys = self._keys(context)
-        asset_key = context.asset_key
-        path = self._path(asset_key, keys).with_suffix(".json")
-        if not path.exists():
-            raise dg.Failure(
-                description=f"No change set recorded for {asset_key.to_user_string()} over these "
-                f"{len(keys)} cell(s): materialize student_change_set for the same cells first "
-                "(or materialize the whole group in one run)."
-            )
-        return json.loads(path.read_text(encoding="utf-8"))["change_set_id"]
