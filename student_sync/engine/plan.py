@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from student_sync.engine import schema, target
+from student_sync.engine import changelog, schema, target
 from student_sync.engine.model import (
     ContactValues,
     PlanBatch,
@@ -263,6 +263,7 @@ class Planner:
                 started_today.get(state.profile_id or -1, {}),
                 self.sponsor_ids,
             )
+        changelog.check_conflicts(conn, updates, self.options.on_conflict)
         self._release_old_emails(conn, updates)
 
     def _release_old_emails(self, conn: Connection, updates: list[PlannedStudent]) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync import domain
-from student_sync.engine import extract, schema, target
+from student_sync.engine import changelog, extract, schema, target
 from student_sync.engine.apply import apply_batch
 from student_sync.engine.changeset import ChangeSet
 from student_sync.engine.db import (
@@ -39,7 +39,7 @@ from student_sync.engine.db import (
     url_password,
 )
 from student_sync.engine.lock import LockLost, RunLock, run_lock
-from student_sync.engine.model import Counters, PlanBatch, Rejection
+from student_sync.engine.model import Conflict, Counters, PlanBatch, Rejection
 from student_sync.engine.options import (
     MASS_DELETE_THRESHOLD,
     DateWindow,
@@ -261,6 +261,7 @@ def run_sync(
     database = mask_url(urls.sis)
     counters = Counters()
     rejections: list[Rejection] = []
+    conflicts: list[Conflict] = []  # reported by this run (first seen), for the report
     version = "?"
     writes = stage in ("all", "apply") and not options.dry_run
     change_set: ChangeSet | None = None
@@ -284,6 +285,7 @@ def run_sync(
                 version, today = header["mapping_version"], date.fromisoformat(header["today"])
                 _restore_counters(counters, header["counters"])
                 rejections = [Rejection(**r) for r in header["rejections"]]
+                conflicts = [Conflict(**c) for c in header.get("conflicts", [])]
                 if header["state_token"] != _state_token(sis):
                     raise StaleChangeSet(
                         "the target changed since this change set was planned; plan again"
@@ -300,7 +302,7 @@ def run_sync(
                     token = _state_token(sis)
                 batches = _plan(
                     sis, legacy, options, version, sponsors, today, counters, rejections,
-                    applied_as_planned=writes,
+                    applied_as_planned=writes, conflicts=conflicts,
                 )
                 # Planning fills the counters as batches are yielded: read them per batch.
                 on_batch = partial(_report_progress, progress, counters)
@@ -317,6 +319,7 @@ def run_sync(
                         "state_token": token,
                         "counters": counters.as_dict(),
                         "rejections": [asdict(r) for r in rejections],
+                        "conflicts": [asdict(c) for c in conflicts],
                         "planned_at": started.isoformat(),
                         "database": database,
                     }
@@ -333,6 +336,10 @@ def run_sync(
                     on_batch=on_batch,
                     lock=lock,
                 )
+                with sis.begin() as conn:  # prune the change log; count open conflicts
+                    counters.open_conflicts = changelog.finish_run(
+                        conn, now=started, keep_days=options.change_log_days, prune=writes
+                    )
         except MassDeleteRefused as exc:
             status, error = "refused", str(exc)
             ledger.finish(status, counters, error)
@@ -372,6 +379,7 @@ def run_sync(
         rejections=rejections,
         status=status,
         error=error,
+        conflicts=conflicts,
     )
     report_path = None
     if write_report_file and stage != "plan":
@@ -407,6 +415,7 @@ def _restore_counters(counters: Counters, data: dict[str, Any]) -> None:
     counters.total_legacy_records = data["total_legacy_records"]
     counters.records_processed = data["records_processed"]
     counters.vanished, counters.batches = data["vanished"], data["batches"]
+    counters.conflicts = data.get("conflicts", 0)
     for name in (
         "classes",
         "persons",
@@ -430,6 +439,7 @@ def _plan(
     rejections: list[Rejection],
     *,
     applied_as_planned: bool,
+    conflicts: list[Conflict] | None = None,
 ) -> Iterator[PlanBatch]:
     """Planned batches in student-id order; counters are filled as batches are yielded.
 
@@ -469,6 +479,9 @@ def _plan(
             counters.add_plan(batch)
             room = MAX_DETAILED_REJECTIONS - len(rejections)
             rejections.extend(batch.rejections[: max(room, 0)])
+            if conflicts is not None:
+                found = changelog.reported_conflicts(batch)
+                conflicts.extend(found[: max(MAX_DETAILED_REJECTIONS - len(conflicts), 0)])
             yield batch
 
     def read_pages() -> Iterator[list[dict[str, Any]]]:

@@ -1,0 +1,486 @@
+"""What the sync wrote, and what a registrar changed since: the change log and conflicts.
+
+The sync remembers what it last wrote to each column it owns as short digests
+(``student_sync_written``). Before it updates a student, the SIS row's current values are
+compared with them: a column whose value no longer matches was changed in the SIS since (a
+registrar edit). When the legacy value disagrees with that edit, it is a *conflict*:
+``keep-sis`` (the default) leaves the column as the registrar set it and writes the rest;
+``legacy-wins`` overwrites it, and the change log keeps the overwritten value. A conflict is
+reported once per pair of values (``student_sync_conflict`` remembers the pair).
+
+Every write of a batch is logged in the batch's own transaction (``student_sync_change_log``):
+one row per SIS row written, with the changed columns' old and new values.
+
+Pure parts: ``digest``/``digests``, ``find_conflicts``, ``diff``, ``batch_changes``. Statement
+builders: ``check_conflicts`` (planner, updates only), ``close_checked`` (apply),
+``finish_run`` (pruning, open count), ``open_conflict_count``. Nothing here runs for unchanged
+rows, so a rerun where nothing changed reads and writes none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+
+from student_sync.engine import schema, target
+from student_sync.engine.model import (
+    Conflict,
+    ContactValues,
+    PlanBatch,
+    PlannedStudent,
+    StateRow,
+)
+
+# The columns the sync owns (writes from the legacy row), per part of a student. Their order
+# is the order of the digests in ``student_sync_written``: append, never reorder.
+OWNED: dict[str, tuple[str, ...]] = {
+    "person": (
+        "family_name",
+        "personal_name",
+        "full_name",
+        "khmer_name",
+        "preferred_gender",
+        "school_email",
+        "personal_email",
+        "date_of_birth",
+        "birth_province",
+        "citizenship",
+    ),
+    "profile": (
+        "legacy_ipk",
+        "is_monk",
+        "is_transfer_student",
+        "current_status",
+        "last_enrollment_date",
+    ),
+    "contact": tuple(ContactValues.__dataclass_fields__),
+}
+SIS_TABLE_NAMES: dict[str, str] = {
+    "person": schema.person.name,
+    "profile": schema.student_profile.name,
+    "contact": schema.emergency_contact.name,
+}
+SPONSORSHIPS = schema.sponsored_student.name
+DIGEST_CHARS = 8  # 32 bits per column: a missed edit needs a collision (1 in 4 billion)
+
+
+# --------------------------------------------------------------------------- pure parts
+def _canonical(value: Any) -> str:
+    """One text per value, whatever the driver returned it as (bool before int)."""
+    if value is None:
+        return "n"
+    if isinstance(value, bool):
+        return "b1" if value else "b0"
+    if isinstance(value, int):
+        return f"i{value}"
+    if isinstance(value, datetime):
+        return f"t{value.isoformat()}"
+    if isinstance(value, date):
+        return f"d{value.isoformat()}"
+    return f"s{value}"
+
+
+def digest(value: Any) -> str:
+    return hashlib.blake2b(_canonical(value).encode(), digest_size=DIGEST_CHARS // 2).hexdigest()
+
+
+def digests(part: str, values: Mapping[str, Any] | None) -> str | None:
+    """The compact record of what was written to one part: one digest per owned column."""
+    if values is None:
+        return None
+    return "".join(digest(values.get(c)) for c in OWNED[part])
+
+
+def split_digests(part: str, text: str | None) -> dict[str, str] | None:
+    """Column -> digest; None when unknown (never written, or an older column list)."""
+    columns = OWNED[part]
+    if not text or len(text) != DIGEST_CHARS * len(columns):
+        return None
+    return {c: text[i * DIGEST_CHARS : (i + 1) * DIGEST_CHARS] for i, c in enumerate(columns)}
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON holds it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def find_conflicts(
+    student_id: int,
+    part: str,
+    sis: Mapping[str, Any],
+    legacy: Mapping[str, Any],
+    last_written: Mapping[str, str],
+    reported: Mapping[str, str],
+    policy: str,
+) -> tuple[list[Conflict], dict[str, Any]]:
+    """Registrar edits the legacy value disagrees with, and the SIS values to keep.
+
+    ``last_written``: column -> digest of what the sync last wrote; ``reported``: column ->
+    digest of the value pair an open conflict was already reported with.
+    """
+    conflicts: list[Conflict] = []
+    kept: dict[str, Any] = {}
+    for column in OWNED[part]:
+        sis_value, legacy_value = sis.get(column), legacy.get(column)
+        sis_digest, legacy_digest = digest(sis_value), digest(legacy_value)
+        if sis_digest == last_written[column] or sis_digest == legacy_digest:
+            continue  # the sync's own value, or the registrar and the legacy table agree
+        pair = sis_digest + legacy_digest
+        conflicts.append(
+            Conflict(
+                student_id=student_id,
+                table=SIS_TABLE_NAMES[part],
+                column=column,
+                sis_value=plain(sis_value),
+                legacy_value=plain(legacy_value),
+                digest=pair,
+                reported=policy == "legacy-wins" or reported.get(column) != pair,
+                resolution="legacy-wins" if policy == "legacy-wins" else "kept-sis",
+            )
+        )
+        if policy != "legacy-wins":
+            kept[column] = sis_value
+    return conflicts, kept
+
+
+def diff(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, columns: Iterable[str]
+) -> dict[str, list[Any]]:
+    """``{column: [old, new]}`` of the columns whose value changed (None: no row)."""
+    out: dict[str, list[Any]] = {}
+    for column in columns:
+        before = None if old is None else old.get(column)
+        after = None if new is None else new.get(column)
+        if old is None or new is None or digest(before) != digest(after):
+            out[column] = [plain(before), plain(after)]
+    return out
+
+
+def written_values(p: PlannedStudent, part: str) -> dict[str, Any] | None:
+    """What an update or create writes to one part: the legacy values, kept SIS ones on top."""
+    record = p.record
+    if record is None:
+        return None
+    if part == "contact":
+        base = asdict(record.contact) if record.contact is not None else None
+    else:
+        base = {c: getattr(record, part)[c] for c in OWNED[part]}
+    if base is None:
+        return None
+    return {**base, **p.kept.get(part, {})}
+
+
+@dataclass
+class BatchChanges:
+    """The rows one batch adds to the sync's own bookkeeping."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)  # student_sync_change_log
+    written: list[dict[str, Any]] = field(default_factory=list)  # student_sync_written
+    conflicts: list[dict[str, Any]] = field(default_factory=list)  # student_sync_conflict
+    checked: list[int] = field(default_factory=list)  # students whose conflicts were checked
+
+
+def batch_changes(batch: PlanBatch, *, run_id: str, now: datetime, today: date) -> BatchChanges:
+    """Change-log rows, last-written digests and conflicts of a planned batch (pure)."""
+    out = BatchChanges()
+
+    def log(student_id: int, table: str, action: str, changes: dict[str, list[Any]]) -> None:
+        out.entries.append(
+            {
+                "run_id": run_id,
+                "changed_at": now,
+                "student_id": student_id,
+                "table_name": table,
+                "action": action,
+                "changes": json.dumps(changes, ensure_ascii=False, separators=(",", ":")),
+            }
+        )
+
+    for p in batch.students:
+        if p.row_class == "create" and p.record is not None:
+            _log_create(p, log)
+            out.written.append(
+                {
+                    "student_id": p.student_id,
+                    **{
+                        part: digests(part, written_values(p, part))
+                        if part != "contact" or p.contact_action == "create"
+                        else None
+                        for part in OWNED
+                    },
+                }
+            )
+        elif p.row_class == "update" and p.record is not None and p.state is not None:
+            _log_update(p, log)
+            out.written.append(_written_after_update(p))
+            if p.before.get("written") is not None:
+                out.checked.append(p.student_id)
+            out.conflicts += [_conflict_row(c, run_id, now) for c in p.conflicts]
+        elif p.row_class == "delete" and p.state is not None and not p.state.is_deleted:
+            _log_soft_delete(p.state, "delete", now, log)
+        for action in p.sponsorships:
+            name = "open" if action.action == "create" else action.action
+            log(p.student_id, SPONSORSHIPS, name, _sponsorship_change(action, today))
+    for state in batch.vanished:
+        _log_soft_delete(state, "vanish", now, log)
+    return out
+
+
+def _created(values: Mapping[str, Any] | None, columns: Iterable[str]) -> dict[str, list[Any]]:
+    """A new row's columns that hold something (blank ones would only add noise)."""
+    return {c: v for c, v in diff(None, values, columns).items() if v[1] not in (None, "")}
+
+
+def _log_create(p: PlannedStudent, log: Any) -> None:
+    assert p.record is not None
+    log(
+        p.student_id,
+        SIS_TABLE_NAMES["person"],
+        "create",
+        _created(p.record.person, OWNED["person"]),
+    )
+    log(
+        p.student_id,
+        SIS_TABLE_NAMES["profile"],
+        "create",
+        _created(p.record.profile, ("student_id", *OWNED["profile"])),
+    )
+    if p.contact_action == "create":
+        log(
+            p.student_id,
+            SIS_TABLE_NAMES["contact"],
+            "create",
+            _created(written_values(p, "contact"), OWNED["contact"]),
+        )
+
+
+def _log_update(p: PlannedStudent, log: Any) -> None:
+    for part in ("person", "profile"):
+        changes = diff(p.before.get(part), written_values(p, part), OWNED[part])
+        if p.restore:
+            changes = {**changes, "is_deleted": [True, False]}
+        if changes:
+            log(p.student_id, SIS_TABLE_NAMES[part], "restore" if p.restore else "update", changes)
+    if p.contact_action in ("create", "update", "delete"):
+        old = p.before.get("contact") if p.contact_action != "create" else None
+        new = written_values(p, "contact") if p.contact_action != "delete" else None
+        changes = diff(old, new, OWNED["contact"])
+        if changes:
+            log(p.student_id, SIS_TABLE_NAMES["contact"], p.contact_action, changes)
+
+
+def _log_soft_delete(state: StateRow, action: str, now: datetime, log: Any) -> None:
+    for part in ("person", "profile"):
+        log(
+            state.student_id,
+            SIS_TABLE_NAMES[part],
+            action,
+            {"is_deleted": [False, True], "deleted_at": [None, now.isoformat()]},
+        )
+
+
+def _sponsorship_change(action: Any, today: date) -> dict[str, list[Any]]:
+    day = today.isoformat()
+    if action.action == "create":
+        return {"sponsor": [None, action.code], "start_date": [None, day]}
+    if action.action == "end":
+        return {"sponsor": [action.code, None], "end_date": [None, day]}
+    return {"sponsor": [None, action.code], "end_date": [day, None]}  # reopen
+
+
+def _written_after_update(p: PlannedStudent) -> dict[str, Any]:
+    """New digests: the written values, but a kept (registrar) column keeps the sync's own
+    last digest, so it is still recognized as a registrar edit next time."""
+    last = p.before.get("written") or {}
+    row: dict[str, Any] = {"student_id": p.student_id}
+    for part in OWNED:
+        if part == "contact" and p.contact_action is None:
+            # Not written: what the sync knew stays; else the row as it is (it equals the
+            # legacy contact, or there is none).
+            row[part] = last.get(part) or digests(part, p.before.get("contact"))
+            continue
+        if part == "contact" and p.contact_action == "delete":
+            row[part] = None
+            continue
+        values = written_values(p, part)
+        old = split_digests(part, last.get(part))
+        kept = p.kept.get(part, {})
+        if values is None:
+            row[part] = None
+        elif old is None or not kept:
+            row[part] = digests(part, values)
+        else:
+            row[part] = "".join(old[c] if c in kept else digest(values.get(c)) for c in OWNED[part])
+    return row
+
+
+def _conflict_row(c: Conflict, run_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "student_id": c.student_id,
+        "table_name": c.table,
+        "column_name": c.column,
+        "sis_value": json.dumps(c.sis_value, ensure_ascii=False),
+        "legacy_value": json.dumps(c.legacy_value, ensure_ascii=False),
+        "reported_digest": c.digest,
+        "resolution": c.resolution,
+        "first_run_id": run_id,
+        "detected_at": now,
+        "last_run_id": run_id,
+        "resolved_at": now if c.resolution == "legacy-wins" else None,
+    }
+
+
+def reported_conflicts(batch: PlanBatch) -> list[Conflict]:
+    """The conflicts a run lists in its report: those first seen with these values."""
+    return [c for p in batch.students for c in p.conflicts if c.reported]
+
+
+def conflict_as_dict(c: Conflict) -> dict[str, Any]:
+    """A conflict as the JSON report lists it."""
+    return {
+        "student_id": c.student_id,
+        "table": c.table,
+        "column": c.column,
+        "sis_value": c.sis_value,
+        "legacy_value": c.legacy_value,
+        "resolution": c.resolution,
+    }
+
+
+def conflicts_markdown(conflicts: Sequence[Conflict], limit: int = 50) -> str:
+    """A Markdown table of a run's conflicts (Dagster metadata; the UI renders it)."""
+    if not conflicts:
+        return "No registrar edits conflicted with the legacy values in this run."
+
+    def cell(value: Any) -> str:
+        return str("" if value is None else value).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| student | table | column | SIS value | legacy value | resolution |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c.student_id} | {c.table} | {c.column} | {cell(c.sis_value)} | "
+        f"{cell(c.legacy_value)} | {c.resolution} |"
+        for c in conflicts[:limit]
+    ]
+    if len(conflicts) > limit:
+        lines.append(f"\n{len(conflicts) - limit} more in the JSON report.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- statements
+def _values_by_id(
+    conn: Connection, table: Any, columns: Sequence[str], ids: Iterable[int | None]
+) -> dict[int, dict[str, Any]]:
+    wanted = sorted({i for i in ids if i is not None})
+    found: dict[int, dict[str, Any]] = {}
+    for part in target.chunked(wanted):
+        stmt = select(table.c.id, *(table.c[c] for c in columns)).where(
+            target.member_of(conn, table.c.id, part)
+        )
+        for row in conn.execute(stmt).mappings():
+            found[row["id"]] = {c: row[c] for c in columns}
+    return found
+
+
+def _by_student(conn: Connection, table: Any, student_ids: Sequence[int], *where: Any) -> Any:
+    for part in target.chunked(sorted(set(student_ids))):
+        yield from conn.execute(
+            select(table).where(target.member_of(conn, table.c.student_id, part), *where)
+        ).mappings()
+
+
+def check_conflicts(conn: Connection, planned: Sequence[PlannedStudent], policy: str) -> None:
+    """For the page's updates: read the SIS rows as they are, find registrar edits, apply the
+    policy (``p.kept``), and keep the old values for the change log (``p.before``).
+
+    Set-based: one query per table per page, and only for rows about to be updated.
+    """
+    updates = [p for p in planned if p.row_class == "update" and p.state and p.record]
+    if not updates:
+        return
+    states = [p.state for p in updates if p.state]
+    persons = _values_by_id(conn, schema.person, OWNED["person"], (s.person_id for s in states))
+    profiles = _values_by_id(
+        conn, schema.student_profile, OWNED["profile"], (s.profile_id for s in states)
+    )
+    contacts = target.load_contacts(conn, (s.contact_id for s in states))
+    ids = [p.student_id for p in updates]
+    written = {r["student_id"]: dict(r) for r in _by_student(conn, schema.last_written, ids)}
+    c = schema.conflict
+    reported: dict[tuple[int, str], dict[str, str]] = {}
+    for r in _by_student(conn, c, ids, c.c.resolved_at.is_(None)):
+        reported.setdefault((r["student_id"], r["table_name"]), {})[r["column_name"]] = r[
+            "reported_digest"
+        ]
+    for p in updates:
+        state = p.state
+        assert state is not None
+        contact = contacts.get(state.contact_id) if state.contact_id is not None else None
+        last = written.get(p.student_id)
+        p.before = {
+            "person": persons.get(state.person_id or -1),
+            "profile": profiles.get(state.profile_id or -1),
+            "contact": asdict(contact) if contact is not None else None,
+            "written": {part: last[part] for part in OWNED} if last else None,
+        }
+        if last is None:
+            continue  # synced before the change log existed: nothing to compare with
+        for part in OWNED:
+            sis = p.before[part]
+            if part == "contact" and p.contact_action != "update":
+                continue
+            legacy = written_values(p, part)
+            last_part = split_digests(part, last[part])
+            if sis is None or legacy is None or last_part is None:
+                continue
+            found, kept = find_conflicts(
+                p.student_id,
+                part,
+                sis,
+                legacy,
+                last_part,
+                reported.get((p.student_id, SIS_TABLE_NAMES[part]), {}),
+                policy,
+            )
+            p.conflicts += found
+            if kept:
+                p.kept[part] = kept
+        if "contact" in p.kept and written_values(p, "contact") == p.before["contact"]:
+            p.contact_action = None  # only the registrar's edits differed: nothing to write
+
+
+def close_checked(conn: Connection, student_ids: Sequence[int], run_id: str, now: datetime) -> None:
+    """Close the open conflicts of students just checked; those still there are re-upserted
+    right after (in the same transaction), the rest were settled (values agree again)."""
+    c = schema.conflict
+    for part in target.chunked(sorted(set(student_ids))):
+        conn.execute(
+            update(c)
+            .where(target.member_of(conn, c.c.student_id, part), c.c.resolved_at.is_(None))
+            .values(resolved_at=now, resolution="agreed", last_run_id=run_id)
+        )
+
+
+def open_conflict_count(conn: Connection) -> int:
+    c = schema.conflict
+    stmt = select(func.count()).select_from(c).where(c.c.resolved_at.is_(None))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def finish_run(conn: Connection, *, now: datetime, keep_days: int, prune: bool) -> int:
+    """Prune change-log rows (and settled conflicts) older than ``keep_days`` (0 keeps all);
+    return the number of open conflicts. An index range scan: nothing to do costs nothing."""
+    if prune and keep_days > 0:
+        cutoff = now - timedelta(days=keep_days)
+        log, c = schema.change_log, schema.conflict
+        conn.execute(delete(log).where(log.c.changed_at < cutoff))
+        conn.execute(delete(c).where(and_(c.c.resolved_at.is_not(None), c.c.resolved_at < cutoff)))
+    return open_conflict_count(conn)
