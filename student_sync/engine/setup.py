@@ -85,16 +85,21 @@ def load_known_sponsors(conn: Connection) -> list[str]:
 
 def check_ready(conn: Connection) -> None:
     """Refuse to run against a database `init` has not prepared, naming what is missing."""
+    from student_sync.engine.migrations import check_sync_schema, current_revision
+
     inspector = inspect(conn)
     absent = [
         t.name for t in (*schema.SIS_TABLES, *schema.SYNC_TABLES) if not inspector.has_table(t.name)
     ]
+    # An older sync schema lacks the tables later revisions add: say "outdated, run init".
+    sis_names = {t.name for t in schema.SIS_TABLES}
+    if not sis_names & set(absent) and (
+        current_revision(conn) is not None or inspector.has_table(schema.sync_state.name)
+    ):
+        outdated = check_sync_schema(conn)
+        if outdated:
+            raise ConfigurationError(outdated)
     if absent:
         raise ConfigurationError(
             f"target tables missing ({', '.join(absent)}): run `student-sync init` first"
         )
-    from student_sync.engine.migrations import check_sync_schema
-
-    outdated = check_sync_schema(conn)
-    if outdated:
-        raise ConfigurationError(outdated)

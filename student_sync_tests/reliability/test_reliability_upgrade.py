@@ -270,7 +270,7 @@ def test_existing_django_table_is_never_altered(db_url: str, capsys) -> None:
 
 
 def test_revision_0001_is_the_pre_alembic_schema(sqlite_url: str) -> None:
-    """0001 differs from today's schema.py by exactly what 0002 adds."""
+    """0001 differs from today's schema.py by exactly what 0002 and 0005 add."""
     engine = _engine(sqlite_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")
@@ -281,7 +281,13 @@ def test_revision_0001_is_the_pre_alembic_schema(sqlite_url: str) -> None:
     )
     assert summary == [
         ("add_column", "report_path"),
+        ("add_index", "ix_student_sync_change_log_changed_at"),  # 0005
+        ("add_index", "ix_student_sync_change_log_student"),  # 0005
+        ("add_index", "ix_student_sync_conflict_open"),  # 0005
         ("add_index", "ix_student_sync_rejection_reason"),
+        ("add_table", "student_sync_change_log"),  # 0005
+        ("add_table", "student_sync_conflict"),  # 0005
+        ("add_table", "student_sync_written"),  # 0005
     ]
 
 
