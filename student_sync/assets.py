@@ -27,6 +27,7 @@ from student_sync.dagster_support import (
     slice_metadata,
     table_metadata,
 )
+from student_sync.engine.changelog import conflicts_markdown
 from student_sync.engine.model import efficiency_level, success_level
 from student_sync.engine.profile import profile_legacy
 from student_sync.engine.report import recommendations, write_report
@@ -50,6 +51,7 @@ class PlanConfig(dg.Config):
 
     mode: Literal["upsert", "create-only", "update-only"] = "upsert"
     force_update: bool = False
+    on_conflict: str | None = None  # keep-sis or legacy-wins; None: SyncSettings.on_conflict
     limit: int | None = None
     dry_run: bool = False
     batch_size: int | None = None  # None: SyncSettings.batch_size
@@ -98,6 +100,7 @@ def plan_student_changes(context: dg.OpExecutionContext, config: PlanConfig, sis
         dry_run=config.dry_run, batch_size=config.batch_size or settings.batch_size,
         allow_mass_delete=config.allow_mass_delete or settings.allow_mass_delete,
         id_ranges=sl.id_ranges, window=sl.window,
+        on_conflict=config.on_conflict or settings.on_conflict,
     )
     root = settings.change_set_root()
     pruned = prune_change_sets(root, settings.change_set_retention_days)
@@ -218,6 +221,10 @@ def sync_report(context: dg.AssetExecutionContext, student_profiles: str,
         "recommendations": dg.MetadataValue.md(
             "\n".join(f"- {line}" for line in recommendations(summary))),
         "change_set_id": dg.MetadataValue.text(student_profiles),
+        # Registrar edits the legacy values disagree with (issue 16): this run's, as a table.
+        "conflicts": dg.MetadataValue.int(c.conflicts),
+        "open_conflicts": dg.MetadataValue.int(c.open_conflicts),
+        "conflict_table": dg.MetadataValue.md(conflicts_markdown(summary.conflicts)),
     })
 
 

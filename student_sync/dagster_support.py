@@ -21,7 +21,13 @@ import dagster as dg
 
 from student_sync.engine.db import ConfigurationError, DatabaseUnavailable, mask_text
 from student_sync.engine.lock import LockHeld
-from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
+from student_sync.engine.model import (
+    Conflict,
+    Counters,
+    Rejection,
+    efficiency_level,
+    success_level,
+)
 from student_sync.engine.report import RunSummary
 from student_sync.engine.run import (
     MassDeleteRefused,
@@ -170,6 +176,7 @@ def save_applied_summary(root: Path, change_set_id: str, summary: RunSummary) ->
         "finished_at": summary.finished_at.isoformat(),
         "mapping_version": summary.mapping_version, "database": summary.database,
         "rejections": [asdict(r) for r in summary.rejections], "status": summary.status,
+        "conflicts": [asdict(c) for c in summary.conflicts],
         "error": summary.error,
     }
     path = root / change_set_id / APPLIED_SUMMARY_FILE
@@ -182,7 +189,9 @@ def save_applied_summary(root: Path, change_set_id: str, summary: RunSummary) ->
 def _counters(data: dict[str, Any]) -> Counters:
     counters = Counters(total_legacy_records=data["total_legacy_records"],
                         records_processed=data["records_processed"],
-                        vanished=data["vanished"], batches=data["batches"])
+                        vanished=data["vanished"], batches=data["batches"],
+                        conflicts=data.get("conflicts", 0),
+                        open_conflicts=data.get("open_conflicts", 0))
     for name in ("classes", "persons", "students", "emergency_contacts", "sponsorships",
                  "rejections", "warnings"):
         setattr(counters, name, Counter(data[name]))
@@ -202,6 +211,7 @@ def load_applied_summary(root: Path, change_set_id: str) -> RunSummary:
         finished_at=datetime.fromisoformat(data["finished_at"]),
         mapping_version=data["mapping_version"], database=data["database"],
         rejections=[Rejection(**r) for r in data["rejections"]], status=data["status"],
+        conflicts=[Conflict(**c) for c in data.get("conflicts", [])],
         error=data["error"],
     )
 
