@@ -263,7 +263,7 @@ class Planner:
                 started_today.get(state.profile_id or -1, {}),
                 self.sponsor_ids,
             )
-        changelog.check_conflicts(conn, updates, self.options.on_conflict)
+        changelog.check_conflicts(conn, updates, self.options.on_conflict, contacts)
         self._release_old_emails(conn, updates)
 
     def _release_old_emails(self, conn: Connection, updates: list[PlannedStudent]) -> None:
