@@ -323,6 +323,11 @@ def _written_after_update(p: PlannedStudent) -> dict[str, Any]:
     """New digests: the written values, but a kept (registrar) column keeps the sync's own
     last digest, so it is still recognized as a registrar edit next time."""
     last = p.before.get("written") or {}
+    state, record = p.state, p.record
+    if last and state and record and state.fingerprint == record.fingerprint:
+        # The legacy values are those the sync last wrote (same fingerprint): the digests
+        # stay as they are (a forced rewrite; kept columns keep theirs in any case).
+        return {"student_id": p.student_id, **last}
     row: dict[str, Any] = {"student_id": p.student_id}
     for part in OWNED:
         if part == "contact" and p.contact_action is None:
@@ -478,8 +483,12 @@ def check_conflicts(
             if part == "contact" and p.contact_action != "update":
                 continue
             legacy = written_values(p, part)
+            if sis is None or legacy is None:
+                continue
+            if all(same(sis.get(c), legacy.get(c)) for c in OWNED[part]):
+                continue  # the SIS holds the legacy values: no conflict possible (fast path)
             last_part = split_digests(part, last[part])
-            if sis is None or legacy is None or last_part is None:
+            if last_part is None:
                 continue
             found, kept = find_conflicts(
                 p.student_id,
