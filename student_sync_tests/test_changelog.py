@@ -69,7 +69,7 @@ def report_of(result: Any) -> dict[str, Any]:
 
 
 def test_registrar_edit_is_kept_reported_once_and_overwritten_only_by_legacy_wins(
-    db_url: str, tmp_path
+    db_url: str, tmp_path, capsys
 ) -> None:
     init_db(db_url)
     write_legacy(db_url, [row(1), row(2), row(3)])
@@ -114,6 +114,12 @@ def test_registrar_edit_is_kept_reported_once_and_overwritten_only_by_legacy_win
     assert forced.counters.open_conflicts == 2
     plain = run(db_url, tmp_path, now=later + timedelta(days=2))
     assert plain.counters.conflicts == 0 and plain.counters.classes["update"] == 0
+    assert main(["history", "1", "--json", "--database-url", db_url]) == 0
+    told = json.loads(capsys.readouterr().out)["conflicts"]
+    assert {(c["column"], c["sis_value"], c["open"]) for c in told} == {
+        ("khmer_name", REGISTRAR_KHMER, True),
+        ("primary_phone", REGISTRAR_PHONE, True),
+    }
 
     # A dry run with legacy-wins shows what it would overwrite and writes nothing.
     logged = _count(db_url, schema.change_log)
