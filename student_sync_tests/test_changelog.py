@@ -177,6 +177,26 @@ def test_conflict_is_reported_again_when_the_legacy_value_changes(db_url: str, t
     assert settled.counters.conflicts == 0 and settled.counters.open_conflicts == 0
 
 
+def test_an_edit_the_registrar_settles_does_not_come_back_as_a_conflict(
+    db_url: str, tmp_path
+) -> None:
+    """Kept edit -> the registrar adopts the legacy value -> a forced rewrite settles it and
+    records that value as the sync's own: the next legacy change is written, no conflict."""
+    init_db(db_url)
+    write_legacy(db_url, [row(9)])
+    run(db_url, tmp_path)
+    registrar_edits(db_url, 9, khmer_name=REGISTRAR_KHMER, phone=None)
+    update_legacy(db_url, "00009", kname="ដារា")
+    assert run(db_url, tmp_path, now=FIXED_NOW + timedelta(days=1)).counters.conflicts == 1
+    registrar_edits(db_url, 9, khmer_name="ដារា", phone=None)  # adopts the legacy spelling
+    settled = run(db_url, tmp_path, now=FIXED_NOW + timedelta(days=2), force_update=True)
+    assert settled.counters.open_conflicts == 0
+    update_legacy(db_url, "00009", kname="សុភា")
+    later = run(db_url, tmp_path, now=FIXED_NOW + timedelta(days=3))
+    assert later.counters.conflicts == 0 and later.counters.open_conflicts == 0
+    assert person_of(db_url, 9)["khmer_name"] == "សុភា"  # type: ignore[index]
+
+
 def test_every_write_is_logged_and_nothing_when_nothing_changes(db_url: str, tmp_path) -> None:
     init_db(db_url)
     write_legacy(db_url, [row(1, name="SOKHA Dara <PLF>"), row(2)])

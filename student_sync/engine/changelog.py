@@ -241,7 +241,7 @@ def batch_changes(batch: PlanBatch, *, run_id: str, now: datetime, today: date) 
             written = _written_after_update(p)
             last = p.before.get("written")
             if last is None or any(written[part] != last.get(part) for part in OWNED):
-                out.written.append(written)  # a forced rewrite of the same values: no write
+                out.written.append(written)  # unchanged digests (a forced rewrite): no write
             if p.before.get("written") is not None:
                 out.checked.append(p.student_id)
             out.conflicts += [_conflict_row(c, run_id, now) for c in p.conflicts]
@@ -324,9 +324,17 @@ def _written_after_update(p: PlannedStudent) -> dict[str, Any]:
     last digest, so it is still recognized as a registrar edit next time."""
     last = p.before.get("written") or {}
     state, record = p.state, p.record
-    if last and state and record and state.fingerprint == record.fingerprint:
-        # The legacy values are those the sync last wrote (same fingerprint): the digests
-        # stay as they are (a forced rewrite; kept columns keep theirs in any case).
+    if (
+        last
+        and state
+        and record
+        and state.fingerprint == record.fingerprint
+        and not p.conflicts
+        and not p.before.get("open")
+    ):
+        # Same legacy values as at the last write, and no registrar edit kept then or now:
+        # the digests are those of the values written (a forced rewrite). A column kept
+        # earlier holds an older digest and takes the full path below.
         return {"student_id": p.student_id, **last}
     row: dict[str, Any] = {"student_id": p.student_id}
     for part in OWNED:
@@ -460,11 +468,11 @@ def check_conflicts(
         ):
             written[sid] = {"person": person, "profile": profile, "contact": contact}
     c = schema.conflict
-    reported: dict[tuple[int, str], dict[str, str]] = {}
+    # Open conflicts: student -> table -> column -> the value pair reported.
+    reported: dict[int, dict[str, dict[str, str]]] = {}
     for r in _by_student(conn, c, ids, c.c.resolved_at.is_(None)):
-        reported.setdefault((r["student_id"], r["table_name"]), {})[r["column_name"]] = r[
-            "reported_digest"
-        ]
+        by_table = reported.setdefault(r["student_id"], {})
+        by_table.setdefault(r["table_name"], {})[r["column_name"]] = r["reported_digest"]
     for p in updates:
         state = p.state
         assert state is not None
@@ -475,6 +483,13 @@ def check_conflicts(
             "profile": profiles.get(state.profile_id or -1),
             "contact": dict(vars(contact)) if contact is not None else None,
             "written": last,
+            # Open (kept, reported) conflicts, "table.column" -> reported pair.
+            "open": {
+                f"{table}.{column}": pair
+                for table, columns in reported.get(p.student_id, {}).items()
+                for column, pair in columns.items()
+            }
+            or None,
         }
         if last is None:
             continue  # synced before the change log existed: nothing to compare with
@@ -496,7 +511,7 @@ def check_conflicts(
                 sis,
                 legacy,
                 last_part,
-                reported.get((p.student_id, SIS_TABLE_NAMES[part]), {}),
+                reported.get(p.student_id, {}).get(SIS_TABLE_NAMES[part], {}),
                 policy,
             )
             p.conflicts += found
