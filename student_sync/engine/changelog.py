@@ -24,7 +24,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
@@ -533,6 +533,11 @@ def close_checked(conn: Connection, student_ids: Sequence[int], run_id: str, now
         )
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored as UTC): compare them as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def open_conflict_count(conn: Connection) -> int:
     c = schema.conflict
     stmt = select(func.count()).select_from(c).where(c.c.resolved_at.is_(None))
@@ -545,6 +550,10 @@ def finish_run(conn: Connection, *, now: datetime, keep_days: int, prune: bool) 
     if prune and keep_days > 0:
         cutoff = now - timedelta(days=keep_days)
         log, c = schema.change_log, schema.conflict
-        conn.execute(delete(log).where(log.c.changed_at < cutoff))
+        # min() is one index probe whatever the table's statistics; a DELETE with a range
+        # predicate on a freshly loaded, unanalyzed table may be planned as a full scan.
+        oldest = conn.execute(select(func.min(log.c.changed_at))).scalar()
+        if oldest is not None and _aware(oldest) < cutoff:
+            conn.execute(delete(log).where(log.c.changed_at < cutoff))
         conn.execute(delete(c).where(and_(c.c.resolved_at.is_not(None), c.c.resolved_at < cutoff)))
     return open_conflict_count(conn)
