@@ -30,8 +30,10 @@ from student_sync.engine.db import (
 from student_sync.engine.lock import LockHeld
 from student_sync.engine.options import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_CHANGE_LOG_DAYS,
     DEFAULT_TIMEZONE,
     MODES,
+    ON_CONFLICT,
     DateWindow,
     SyncOptions,
     parse_id_range,
@@ -133,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="open the page in the system browser")
 
     _add_rejections_parser(sub)
+
+    p = sub.add_parser("history", help="what the sync did to one student, newest first")
+    _add_db_flags(p, legacy=False)
+    p.add_argument("student_id", type=_positive_int, metavar="STUDENT_ID")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
     return parser
 
 
@@ -159,6 +166,31 @@ def add_migrate_arguments(p: argparse.ArgumentParser) -> None:
         "normalizing)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--on-conflict",
+        choices=ON_CONFLICT,
+        default="keep-sis",
+        help="a column edited in the SIS since the sync wrote it: keep the SIS value and "
+        "report it (default), or overwrite it with the legacy value (logged)",
+    )
+    p.add_argument(
+        "--change-log-days",
+        type=_non_negative_int,
+        default=DEFAULT_CHANGE_LOG_DAYS,
+        metavar="N",
+        help=f"prune change-log rows older than N days at the end of the run (0: keep all; "
+        f"default {DEFAULT_CHANGE_LOG_DAYS})",
+    )
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def _workers(text: str) -> int | None:
@@ -193,6 +225,8 @@ def options_from_args(args: argparse.Namespace) -> SyncOptions:
         timezone=args.timezone,
         modified_since_text=args.modified_since,
         workers=args.workers,
+        on_conflict=args.on_conflict,
+        change_log_days=args.change_log_days,
     )
 
 
@@ -509,6 +543,73 @@ def cmd_rejections(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _show(value: Any) -> str:
+    return "(none)" if value is None or value == "" else str(value)
+
+
+def format_history(data: dict[str, Any]) -> str:
+    """The ``history`` command's text: changes newest first, then the rest of the story."""
+    sid = data["student_id"]
+    lines = [f"Student {sid}"]
+    current = data["current"]
+    if current:
+        state = "soft-deleted" if current["is_deleted"] else "active"
+        lines.append(f"  now: {state}, IPK {_show(current['legacy_ipk'])}, "
+                     f"last written by run {current['last_run_id']} at {current['updated_at']}")
+    lines += ["", "CHANGES (newest first):"]
+    if not data["changes"]:
+        lines.append("  none recorded")
+    for change in data["changes"]:
+        how = f"{change['mode']}{' force-update' if change['force_update'] else ''}" if (
+            change["mode"]) else "run not in the ledger"
+        lines.append(f"  {change['changed_at']}  run {change['run_id']} ({how})")
+        lines.append(f"    {change['action']} {change['table_name']}")
+        for column, (old, new) in change["changes"].items():
+            lines.append(f"      {column}: {_show(old)} -> {_show(new)}")
+    lines += ["", "CONFLICTS (edited in the SIS, legacy value differs):"]
+    if not data["conflicts"]:
+        lines.append("  none")
+    for c in data["conflicts"]:
+        status = "open" if c["open"] else f"settled {c['resolved_at']}"
+        lines.append(f"  {c['detected_at']}  {c['table']}.{c['column']}: SIS "
+                     f"{_show(c['sis_value'])!r} vs legacy {_show(c['legacy_value'])!r} "
+                     f"({c['resolution']}, {status})")
+    lines += ["", "REJECTIONS OF THIS ID:"]
+    if not data["rejections"]:
+        lines.append("  none")
+    for r in data["rejections"]:
+        status = "open" if r["resolved_at"] is None else f"resolved {r['resolved_at']}"
+        lines.append(f"  {r['last_seen_at']}  {r['reason']} (legacy id {r['legacy_id']!r}): "
+                     f"{r['detail']} ({status}; first seen {r['first_seen_at']})")
+    lines += ["", "SPONSORSHIP PERIODS:"]
+    if not data["sponsorships"]:
+        lines.append("  none")
+    for s in data["sponsorships"]:
+        lines.append(f"  {s['code']}: {s['start_date']} -> {_show(s['end_date'] or 'open')}")
+    return "\n".join(lines)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    import json
+
+    from student_sync.engine.history import student_history
+    from student_sync.engine.setup import check_ready
+
+    urls = resolve_urls(args.database_url)
+    engine = _connect_or_fail(urls.sis)
+    try:
+        with engine.connect() as conn:
+            check_ready(conn)
+            data = student_history(conn, args.student_id).as_dict()
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(format_history(data))
+    return EXIT_OK
+
+
 COMMANDS = {
     "migrate": cmd_migrate,
     "init": cmd_init,
@@ -516,6 +617,7 @@ COMMANDS = {
     "load-legacy-csv": cmd_load_csv,
     "report": cmd_report,
     "rejections": cmd_rejections,
+    "history": cmd_history,
 }
 
 

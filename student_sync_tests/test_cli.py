@@ -18,7 +18,7 @@ from student_sync.engine.lock import run_lock
 from student_sync_tests.helpers import init_db, write_legacy
 from student_sync_tests.helpers import legacy_row as row
 
-REPORT_KEYS = {"migration_info", "summary", "detailed_rejections", "recommendations"}
+REPORT_KEYS = {"migration_info", "summary", "detailed_rejections", "conflicts", "recommendations"}
 
 
 def good_rows(n: int = 30) -> list[dict]:
@@ -64,6 +64,7 @@ def test_migrate_prints_block_writes_report_and_exits_0(db: str, tmp_path, capsy
     assert set(s["emergency_contacts"]) == {"created", "updated", "deleted"}
     assert set(s["sponsorships"]) == {"created", "updated", "ended"}
     assert (s["success_level"], s["efficiency_level"]) == ("warning", "inefficient")
+    assert s["conflicts"] == 0 and report["conflicts"] == []
     info = report["migration_info"]
     assert info["batch_size"] == 7 and info["mode"] == "upsert" and info["dry_run"] is False
     assert {"modified_since", "student_id_range", "limit"} <= set(info["filters"])

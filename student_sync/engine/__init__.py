@@ -5,6 +5,7 @@ Pure Python, no Dagster: one entry point, ``run_sync`` (a whole run, or its ``pl
 read-only helpers the orchestration needs (slice profile, id bounds, stored change sets).
 """
 
+from student_sync.engine.changelog import conflicts_markdown
 from student_sync.engine.changeset import ChangeSetNotFound, applied_summary, latest_change_set
 from student_sync.engine.db import (
     DATABASE_URL_ENV,
@@ -21,6 +22,7 @@ from student_sync.engine.lock import LockHeld
 from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
 from student_sync.engine.options import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_CHANGE_LOG_DAYS,
     DEFAULT_TIMEZONE,
     MAX_STUDENT_ID,
     DateWindow,
@@ -43,6 +45,7 @@ from student_sync.engine.run import (
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CHANGE_LOG_DAYS",
     "DEFAULT_TIMEZONE",
     "LEGACY_URL_ENV",
     "MAX_STUDENT_ID",
@@ -62,6 +65,7 @@ __all__ = [
     "SyncFailed",
     "SyncOptions",
     "applied_summary",
+    "conflicts_markdown",
     "describe_url",
     "efficiency_level",
     "html_path_for",

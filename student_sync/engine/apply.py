@@ -22,7 +22,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from student_sync.engine import schema
+from student_sync.engine import changelog, schema
 from student_sync.engine.model import PlanBatch, PlannedStudent, SponsorshipAction, StateRow
 from student_sync.engine.sis import SisSchema, reflect_sis
 from student_sync.engine.target import member_of
@@ -255,6 +255,7 @@ def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, 
     return {
         "person_id": person_id,
         **p.record.contact.__dict__,
+        **p.kept.get("contact", {}),  # registrar edits kept (on-conflict keep-sis)
         "updated_at": now,
     }
 
@@ -422,6 +423,7 @@ def apply_batch(
             {
                 "id": p.state.person_id,
                 **p.record.person,
+                **p.kept.get("person", {}),  # registrar edits kept (on-conflict keep-sis)
                 "updated_at": now,
                 "is_deleted": False,
                 "deleted_at": None,
@@ -437,6 +439,7 @@ def apply_batch(
             {
                 "id": p.state.profile_id,
                 **p.record.profile,
+                **p.kept.get("profile", {}),
                 "updated_at": now,
                 "is_deleted": False,
                 "deleted_at": None,
@@ -561,6 +564,27 @@ def apply_batch(
 
     upsert(conn, schema.sync_state, states, ["student_id"])
     _record_rejections(conn, batch, run_id, now)
+    _record_changes(conn, batch, sis, run_id=run_id, now=now, today=today)
+
+
+def _record_changes(
+    conn: Connection, batch: PlanBatch, sis: SisSchema, *, run_id: str, now: datetime, today: date
+) -> None:
+    """The change log, last-written digests and conflicts, in the batch's own transaction:
+    no write can commit without its change-log rows (``engine/changelog.py``)."""
+    changes = changelog.batch_changes(
+        batch, run_id=run_id, now=now, today=today, contact_table=sis.contact.name
+    )
+    _insert(conn, schema.change_log, changes.entries)
+    upsert(conn, schema.last_written, changes.written, ["student_id"])
+    changelog.close_checked(conn, changes.checked, run_id, now)
+    upsert(
+        conn,
+        schema.conflict,
+        changes.conflicts,
+        ["student_id", "table_name", "column_name"],
+        keep_on_update=["first_run_id", "detected_at"],
+    )
 
 
 def _sponsorship(

@@ -26,7 +26,14 @@ from sqlalchemy import Engine, delete, select, update
 
 from student_sync.engine import schema
 from student_sync.engine.db import make_engine
-from student_sync.engine.model import Counters, PlanBatch, Rejection, batch_from_dict, batch_to_dict
+from student_sync.engine.model import (
+    Conflict,
+    Counters,
+    PlanBatch,
+    Rejection,
+    batch_from_dict,
+    batch_to_dict,
+)
 from student_sync.engine.options import options_from_dict, options_to_dict
 from student_sync.engine.report import RunSummary
 
@@ -160,6 +167,7 @@ def summary_to_dict(summary: RunSummary) -> dict[str, Any]:
         "rejections": [asdict(r) for r in summary.rejections],
         "status": summary.status,
         "error": summary.error,
+        "conflicts": [asdict(c) for c in summary.conflicts],
     }
 
 
@@ -175,6 +183,7 @@ def summary_from_dict(data: dict[str, Any]) -> RunSummary:
         rejections=[Rejection(**r) for r in data["rejections"]],
         status=data["status"],
         error=data["error"],
+        conflicts=[Conflict(**c) for c in data.get("conflicts", [])],  # absent before 0005
     )
 
 

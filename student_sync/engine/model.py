@@ -76,6 +76,20 @@ class SponsorshipAction:
     start_date: date | None = None
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A column the registrar changed in the SIS that the legacy value disagrees with."""
+
+    student_id: int
+    table: str  # SIS table name
+    column: str
+    sis_value: Any
+    legacy_value: Any
+    digest: str  # of the (SIS value, legacy value) pair: reported once per pair
+    reported: bool  # first seen with these values (listed in this run's report)
+    resolution: str  # "kept-sis" (the SIS value stays) or "legacy-wins" (overwritten)
+
+
 @dataclass
 class PlannedStudent:
     """One row's place in the plan, with the child actions it implies."""
@@ -94,6 +108,12 @@ class PlannedStudent:
     # Set when planning its children turned the row into a rejection (a value the target
     # cannot hold): the reason and detail.
     rejection: Rejection | None = None
+    # Updates only (``changelog.check_conflicts``): the SIS values before the write, by table
+    # ("person", "profile", "contact"), for the change log; the registrar edits found; and
+    # the SIS values kept over the legacy ones (keep-sis), by table and column.
+    before: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,6 +156,8 @@ class Counters:
     warnings: Counter = field(default_factory=Counter)
     vanished: int = 0
     batches: int = 0
+    conflicts: int = 0  # registrar edits reported (first seen) by this run
+    open_conflicts: int = 0  # unresolved registrar edits in the database after the run
 
     def add_plan(self, batch: PlanBatch) -> None:
         """Count what a planned batch will do (dry runs count the same way)."""
@@ -162,6 +184,7 @@ class Counters:
                         planned.contact_action
                     ]
                 ] += 1
+            self.conflicts += sum(1 for c in planned.conflicts if c.reported)
             for action in planned.sponsorships:
                 self.sponsorships[
                     {"create": "created", "end": "ended", "reopen": "updated"}[action.action]
@@ -209,6 +232,8 @@ class Counters:
             records_processed=data["records_processed"],
             vanished=data["vanished"],
             batches=data["batches"],
+            conflicts=data.get("conflicts", 0),  # absent from summaries before the change log
+            open_conflicts=data.get("open_conflicts", 0),
         )
         for name in COUNTER_FIELDS:
             setattr(counters, name, Counter(data[name]))
@@ -227,6 +252,8 @@ class Counters:
             "warnings": dict(self.warnings),
             "vanished": self.vanished,
             "batches": self.batches,
+            "conflicts": self.conflicts,
+            "open_conflicts": self.open_conflicts,
         }
 
 
@@ -304,6 +331,7 @@ def batch_from_dict(data: dict[str, Any]) -> PlanBatch:
                 "state": state(s["state"]),
                 "sponsorships": [SponsorshipAction(**a) for a in s["sponsorships"]],
                 "rejection": Rejection(**s["rejection"]) if s.get("rejection") else None,
+                "conflicts": [Conflict(**c) for c in s.get("conflicts", [])],
             }
         )
         for s in data["students"]

@@ -13,6 +13,9 @@ from student_sync.engine.db import ConfigurationError
 
 Mode = Literal["upsert", "create-only", "update-only"]
 MODES: tuple[str, ...] = ("upsert", "create-only", "update-only")
+OnConflict = Literal["keep-sis", "legacy-wins"]
+ON_CONFLICT: tuple[str, ...] = ("keep-sis", "legacy-wins")
+DEFAULT_CHANGE_LOG_DAYS = 400  # a school year and its summer, with room to spare
 DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
 DEFAULT_BATCH_SIZE = 100
 MASS_DELETE_THRESHOLD = 0.02
@@ -68,6 +71,11 @@ class SyncOptions:
     workers: int | None = None
     # Echo of what the user asked for, for the report (e.g. "yesterday").
     modified_since_text: str | None = None
+    # A column a registrar changed in the SIS since the sync last wrote it: keep the SIS value
+    # (and report the conflict once) or overwrite it with the legacy value (logged).
+    on_conflict: OnConflict = "keep-sis"
+    # Change-log rows older than this many days are pruned at the end of a run; 0 keeps all.
+    change_log_days: int = DEFAULT_CHANGE_LOG_DAYS
 
     @property
     def is_full_scan(self) -> bool:
@@ -127,6 +135,14 @@ def validate(options: SyncOptions) -> SyncOptions:
         raise ConfigurationError(f"--batch-size must be at least 1, got {options.batch_size}")
     if options.workers is not None and options.workers < 0:
         raise ConfigurationError(f"--workers must be 0 or more, got {options.workers}")
+    if options.on_conflict not in ON_CONFLICT:
+        raise ConfigurationError(
+            f"--on-conflict must be one of {', '.join(ON_CONFLICT)}, got {options.on_conflict!r}"
+        )
+    if options.change_log_days < 0:
+        raise ConfigurationError(
+            f"--change-log-days must be 0 (keep all) or more, got {options.change_log_days}"
+        )
     if options.limit is not None and options.limit < 1:
         raise ConfigurationError(f"--limit must be at least 1, got {options.limit}")
     school_zone(options.timezone)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
-from student_sync.engine import schema, target
+from student_sync.engine import changelog, schema, target
 from student_sync.engine.fit import fit_record
 from student_sync.engine.model import (
     ContactValues,
@@ -302,6 +302,9 @@ class Planner:
                 self.sponsor_ids,
                 sponsorships.not_started.get(profile, {}),
             )
+        changelog.check_conflicts(
+            conn, updates, self.options.on_conflict, contacts, self.contact_table
+        )
         self._release_old_emails(conn, updates)
 
     def _reject_ids_taken_in_sis(self, conn: Connection, creates: list[PlannedStudent]) -> None:

@@ -9,7 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
+from student_sync.engine.changelog import conflict_as_dict
+from student_sync.engine.model import (
+    Conflict,
+    Counters,
+    Rejection,
+    efficiency_level,
+    success_level,
+)
 from student_sync.engine.options import SyncOptions
 from student_sync.engine.report_html import TrendPoint, write_html_report
 
@@ -30,6 +37,7 @@ class RunSummary:
     rejections: list[Rejection] = field(default_factory=list)
     status: str = "completed"
     error: str | None = None
+    conflicts: list[Conflict] = field(default_factory=list)  # reported (first seen) this run
 
     @property
     def success_rate(self) -> float:
@@ -97,6 +105,13 @@ def recommendations(summary: RunSummary) -> list[str]:
             "Unknown sponsor codes were seen: add the sponsor to scholarships_sponsor "
             "(then rerun) if they are real."
         )
+    if c.conflicts:
+        kept = "kept as the registrar set them" if o.on_conflict == "keep-sis" else "overwritten"
+        out.append(
+            f"{c.conflicts} value(s) edited in the SIS disagree with the legacy table and were "
+            f"{kept} (see conflicts); fix the legacy rows, or rerun with --on-conflict "
+            "legacy-wins where the legacy value is right."
+        )
     if o.dry_run:
         out.append("This was a dry run: nothing was written; run without --dry-run to apply.")
     if o.batch_size < 1000 and c.records_processed >= 50_000:
@@ -152,6 +167,8 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
             "sponsorships": {k: c.sponsorships.get(k, 0) for k in ("created", "updated", "ended")},
             "vanished_soft_deleted": c.vanished,
             "warnings": dict(c.warnings.most_common()),
+            "conflicts": c.conflicts,
+            "open_conflicts": c.open_conflicts,
             "success_rate": round(c.success_rate, 2),
             "efficiency": round(c.efficiency, 2),
             "success_level": success_level(c.success_rate),
@@ -161,6 +178,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
             {"student_id": r.legacy_id, "ipk": r.ipk, "reason": r.reason, "detail": r.detail}
             for r in summary.rejections[:MAX_DETAILED_REJECTIONS]
         ],
+        "conflicts": [conflict_as_dict(x) for x in summary.conflicts],
         "recommendations": recommendations(summary),
     }
 
@@ -222,6 +240,12 @@ def console_block(summary: RunSummary) -> str:
     lines += ["", "   SPONSORSHIPS:"] + [
         f"      {k.capitalize()}: {n(c.sponsorships.get(k, 0))}"
         for k in ("created", "updated", "ended")
+    ]
+    lines += [
+        "",
+        "   CONFLICTS (edited in the SIS since the sync wrote them):",
+        f"      Reported: {n(c.conflicts)} ({o.on_conflict})",
+        f"      Open: {n(c.open_conflicts)}",
     ]
     lines += [
         "",

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, Row, and_, case, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync import domain
-from student_sync.engine import extract, schema, target
+from student_sync.engine import changelog, extract, schema, target
 from student_sync.engine.apply import apply_batch
 from student_sync.engine.changeset import ChangeSetStore
 from student_sync.engine.db import (
@@ -42,7 +42,7 @@ from student_sync.engine.db import (
     url_password,
 )
 from student_sync.engine.lock import LockLost, RunLock, run_lock
-from student_sync.engine.model import Counters, PlanBatch, Rejection
+from student_sync.engine.model import Conflict, Counters, PlanBatch, Rejection
 from student_sync.engine.options import (
     MASS_DELETE_THRESHOLD,
     SyncOptions,
@@ -387,6 +387,7 @@ def run_sync(
     database = mask_url(urls.sis)
     counters = Counters()
     rejections: list[Rejection] = []
+    conflicts: list[Conflict] = []  # reported by this run (first seen), for the report
     version = "?"
     writes = stage in ("all", "apply") and not options.dry_run
     change_set_id_out: str | None = None
@@ -412,6 +413,7 @@ def run_sync(
                 version, today = header["mapping_version"], date.fromisoformat(header["today"])
                 counters = Counters.from_dict(header["counters"])
                 rejections = [Rejection(**r) for r in header["rejections"]]
+                conflicts = [Conflict(**c) for c in header.get("conflicts", [])]
                 if header["state_token"] != _state_token(sis):
                     raise StaleChangeSet(
                         "the target changed since this change set was planned; plan again"
@@ -439,6 +441,7 @@ def run_sync(
                     rejections,
                     applied_as_planned=writes,
                     sis_schema=sis_schema,
+                    conflicts=conflicts,
                 )
                 # Planning fills the counters as batches are yielded: read them per batch.
                 on_batch = partial(_report_progress, progress, counters)
@@ -456,6 +459,7 @@ def run_sync(
                         "state_token": token,
                         "counters": counters.as_dict(),
                         "rejections": [asdict(r) for r in rejections],
+                        "conflicts": [asdict(c) for c in conflicts],
                         "planned_at": started.isoformat(),
                         "database": database,
                     }
@@ -473,6 +477,10 @@ def run_sync(
                     lock=lock,
                     sis_schema=sis_schema,
                 )
+                with sis.begin() as conn:  # prune the change log; count open conflicts
+                    counters.open_conflicts = changelog.finish_run(
+                        conn, now=started, keep_days=options.change_log_days, prune=writes
+                    )
         except MassDeleteRefused as exc:
             status, error = "refused", str(exc)
             ledger.finish(status, counters, error)
@@ -514,6 +522,7 @@ def run_sync(
         rejections=rejections,
         status=status,
         error=error,
+        conflicts=conflicts,
     )
     if stage == "apply" and change_set_id_out is not None:
         _record_applied(urls.sis, change_set_id_out, summary)
@@ -553,6 +562,7 @@ def _plan(
     *,
     applied_as_planned: bool,
     sis_schema: SisSchema | None = None,
+    conflicts: list[Conflict] | None = None,
 ) -> Iterator[PlanBatch]:
     """Planned batches in student-id order; counters are filled as batches are yielded.
 
@@ -593,6 +603,9 @@ def _plan(
             counters.add_plan(batch)
             room = MAX_DETAILED_REJECTIONS - len(rejections)
             rejections.extend(batch.rejections[: max(room, 0)])
+            if conflicts is not None:
+                found = changelog.reported_conflicts(batch)
+                conflicts.extend(found[: max(MAX_DETAILED_REJECTIONS - len(conflicts), 0)])
             yield batch
 
     def read_pages() -> Iterator[list[dict[str, Any]]]:

@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-SYNC_SCHEMA_VERSION = 4  # == the head Alembic revision (engine/alembic/versions)
+SYNC_SCHEMA_VERSION = 5  # == the head Alembic revision (engine/alembic/versions)
 
 sis_metadata = MetaData()
 contact_metadata = MetaData()  # people_contact: written where Django made it, never created
@@ -453,9 +453,73 @@ change_set_batch = Table(
     Column("payload", LargeBinary, nullable=False),  # gzip JSON of one planned batch
 )
 
+# --------------------------------------------------------------------------- change log (0005)
+# One row per SIS row the sync wrote, per run: ``changes`` is compact JSON
+# ``{column: [old, new]}`` of the columns whose value changed (creates: old is null).
+change_log = Table(
+    "student_sync_change_log",
+    sync_metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", String(36), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("student_id", Integer, nullable=False),
+    Column("table_name", String(64), nullable=False),
+    # create, update, restore, delete, vanish; contacts: create, update, delete;
+    # sponsorships: open, end, reopen
+    Column("action", String(16), nullable=False),
+    Column("changes", Text, nullable=False),
+)
+
+# What the sync last wrote to each column it owns, as short digests (``changelog.digests``):
+# a column whose SIS value no longer matches was edited in the SIS (a registrar edit). Kept
+# apart from ``student_sync_state`` so the no-change rerun, which joins that table, reads no
+# more than before.
+last_written = Table(
+    "student_sync_written",
+    sync_metadata,
+    Column("student_id", Integer, primary_key=True, autoincrement=False),
+    Column("person", String(255), nullable=True),
+    Column("profile", String(255), nullable=True),
+    Column("contact", String(255), nullable=True),
+)
+
+# Registrar edits the legacy value disagrees with, one row per student and column: reported
+# once (``reported_digest`` remembers which pair of values was reported), open until the
+# values agree again or ``legacy-wins`` overwrites.
+conflict = Table(
+    "student_sync_conflict",
+    sync_metadata,
+    Column("student_id", Integer, primary_key=True, autoincrement=False),
+    Column("table_name", String(64), primary_key=True),
+    Column("column_name", String(64), primary_key=True),
+    Column("sis_value", Text, nullable=True),  # JSON scalars
+    Column("legacy_value", Text, nullable=True),
+    Column("reported_digest", String(32), nullable=False),
+    Column("resolution", String(16), nullable=False),  # kept-sis, legacy-wins, agreed
+    Column("first_run_id", String(36), nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("last_run_id", String(36), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+)
+
 Index("ix_student_sync_rejection_open", rejection.c.resolved_at)
 Index("ix_student_sync_run_status", run_ledger.c.status)
 Index("ix_student_sync_rejection_reason", rejection.c.reason)  # revision 0002
 Index("ix_student_sync_change_set_scope", change_set.c.scope, change_set.c.planned_at)  # 0004
+Index("ix_student_sync_change_log_student", change_log.c.student_id)  # revision 0005
+Index("ix_student_sync_change_log_changed_at", change_log.c.changed_at)  # revision 0005
+Index("ix_student_sync_conflict_open", conflict.c.resolved_at)  # revision 0005
 
-SYNC_TABLES = (sync_state, rejection, run_ledger, sync_meta, change_set, change_set_batch)
+SYNC_TABLES = (
+    sync_state,
+    rejection,
+    run_ledger,
+    sync_meta,
+    change_set,
+    change_set_batch,
+    change_log,
+    last_written,
+    conflict,
+)

@@ -16,6 +16,7 @@ import dagster as dg
 
 from student_sync.engine import (
     applied_summary,
+    conflicts_markdown,
     html_path_for,
     open_rejections_markdown,
     profile_legacy,
@@ -65,6 +66,7 @@ class PlanConfig(dg.Config):
 
     mode: Literal["upsert", "create-only", "update-only"] = "upsert"
     force_update: bool = False
+    on_conflict: str | None = None  # keep-sis or legacy-wins; None: SyncSettings.on_conflict
     limit: int | None = None
     dry_run: bool = False
     batch_size: int | None = None  # None: SyncSettings.batch_size
@@ -115,6 +117,7 @@ def plan_student_changes(context: dg.OpExecutionContext, config: PlanConfig, sis
         dry_run=config.dry_run, batch_size=config.batch_size or settings.batch_size,
         allow_mass_delete=config.allow_mass_delete or settings.allow_mass_delete,
         id_ranges=sl.id_ranges, window=sl.window,
+        on_conflict=config.on_conflict or settings.on_conflict,
     )
     context.log.info(f"planning {sl.label}; {sl.window_label}; on {sis.describe()}")
     started = time.monotonic()
@@ -232,7 +235,13 @@ def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: S
         "path": dg.MetadataValue.path(str(path.resolve())),
         "html_report": dg.MetadataValue.path(str(html_path_for(path).resolve())),
         **counts_metadata(
-            {"records_processed": c.records_processed, "rejections": c.rejected}, sl.cells
+            {
+                "records_processed": c.records_processed,
+                "rejections": c.rejected,
+                # Registrar edits the legacy values disagree with, first reported by this run.
+                "conflicts": c.conflicts,
+            },
+            sl.cells,
         ),
         **rate_metadata(c, summary.options, sl.cells),
         **scope_metadata(sl),
@@ -240,6 +249,10 @@ def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: S
             "\n".join(f"- {line}" for line in recommendations(summary))),
         "change_set_id": dg.MetadataValue.text(student_profiles),
         "open_rejections": dg.MetadataValue.md(open_rejections),
+        # Open in the whole SIS database after the run (not a per-cell number), and this
+        # run's conflicts as a table.
+        "open_conflicts": dg.MetadataValue.int(c.open_conflicts),
+        "conflict_table": dg.MetadataValue.md(conflicts_markdown(summary.conflicts)),
     })
 
 

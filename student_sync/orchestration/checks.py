@@ -129,4 +129,38 @@ def efficiency_check(context: dg.AssetCheckExecutionContext,
     )
 
 
-CHECKS = [success_rate_check, efficiency_check]
+def conflicts_outcome(open_conflicts: int, reported: int) -> tuple[bool, str]:
+    """(passed, description): open registrar-edit conflicts warn until someone settles them."""
+    if not open_conflicts:
+        return True, "no open conflicts between registrar edits and legacy values"
+    return False, (
+        f"{open_conflicts} open conflict(s): values edited in the SIS that the legacy table "
+        f"disagrees with ({reported} new in this run); fix the legacy rows or rerun with "
+        "on_conflict legacy-wins"
+    )
+
+
+@dg.asset_check(
+    asset=PROFILES,
+    name="open_conflicts",
+    description="Registrar edits in the SIS that the legacy values disagree with (kept, "
+    "reported once): WARN while any is open.",
+)
+def open_conflicts_check(context: dg.AssetCheckExecutionContext,
+                         sis: SisDatabase) -> dg.AssetCheckResult:
+    summary, change_set_id = applied_summary_for_check(context, sis)
+    c = summary.counters
+    passed, description = conflicts_outcome(c.open_conflicts, c.conflicts)
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={
+            "open_conflicts": dg.MetadataValue.int(c.open_conflicts),
+            "conflicts": dg.MetadataValue.int(c.conflicts),
+            "change_set_id": dg.MetadataValue.text(change_set_id),
+        },
+    )
+
+
+CHECKS = [success_rate_check, efficiency_check, open_conflicts_check]

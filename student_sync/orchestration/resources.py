@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
@@ -17,6 +17,7 @@ from pydantic import Field
 from student_sync.engine import (
     DATABASE_URL_ENV,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_CHANGE_LOG_DAYS,
     DEFAULT_TIMEZONE,
     LEGACY_URL_ENV,
     ConfigurationError,
@@ -104,6 +105,15 @@ class SyncSettings(dg.ConfigurableResource):
     allow_mass_delete: bool = Field(
         default=False, description="Let a full scan soft-delete more than 2% of a range."
     )
+    on_conflict: Literal["keep-sis", "legacy-wins"] = Field(
+        default="keep-sis",
+        description="A column edited in the SIS since the sync wrote it: keep the SIS value "
+        "and report the conflict (keep-sis), or overwrite it, logged (legacy-wins).",
+    )
+    change_log_days: int = Field(
+        default=DEFAULT_CHANGE_LOG_DAYS,
+        description="Change-log rows older than this are pruned after each run (0 keeps all).",
+    )
     workers: int | None = Field(
         default=None,
         description="Processes that normalize rows beside the writing one (--workers); "
@@ -116,4 +126,5 @@ class SyncSettings(dg.ConfigurableResource):
     def base_options(self) -> SyncOptions:
         return SyncOptions(batch_size=self.batch_size, timezone=self.timezone,
                            reports_dir=self.reports_path(),
-                           allow_mass_delete=self.allow_mass_delete, workers=self.workers)
+                           allow_mass_delete=self.allow_mass_delete, workers=self.workers,
+                           on_conflict=self.on_conflict, change_log_days=self.change_log_days)

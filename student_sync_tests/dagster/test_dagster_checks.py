@@ -77,8 +77,13 @@ def test_a_cell_without_rows_says_so_instead_of_100_percent(harness: Harness) ->
         assert meta["outcome"] == "no rows in this slice: nothing to sync", asset
         assert meta["success_level"] == meta["efficiency_level"] == "no rows", asset
         assert "success_rate" not in meta and "efficiency" not in meta, asset
-    for check in evaluations(result).values():
-        assert check.passed and check.description == "no rows in this slice: nothing to judge"
+    checks = evaluations(result)
+    for name in ("success_rate", "efficiency"):
+        assert checks[name].passed
+        assert checks[name].description == "no rows in this slice: nothing to judge"
+    # Open conflicts are the database's, not the slice's: still counted (none here).
+    assert checks["open_conflicts"].passed
+    assert checks["open_conflicts"].metadata["open_conflicts"].value == 0
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -96,3 +101,43 @@ def test_thresholds() -> None:
     assert success_outcome(95.0) == (False, dg.AssetCheckSeverity.WARN)
     assert success_outcome(90.0) == (False, dg.AssetCheckSeverity.WARN)
     assert success_outcome(89.99) == (False, dg.AssetCheckSeverity.ERROR)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_open_conflicts_warn_and_the_report_lists_them(harness: Harness) -> None:
+    """A registrar edit the legacy row disagrees with: kept, listed in sync_report's metadata
+    once, and the open_conflicts check warns while it is open."""
+    from sqlalchemy import update
+
+    from student_sync.engine import schema
+    from student_sync.engine.db import make_engine, normalize_url
+    from student_sync_tests.helpers import person_of, update_legacy
+
+    key = slice_with(harness, 5, 0)
+    first = harness.materialize(key=key)
+    assert evaluations(first)["open_conflicts"].passed
+    person = person_of(harness.url, 2)
+    assert person is not None
+    engine = make_engine(normalize_url(harness.url))
+    with engine.begin() as conn:  # the registrar fixes the Khmer name in the SIS
+        conn.execute(update(schema.person).where(schema.person.c.id == person["id"])
+                     .values(khmer_name="សុខា"))
+    engine.dispose()
+    update_legacy(harness.url, "00002", email="other@example.org")  # same day, same cell
+
+    second = harness.materialize(key=key)
+    check = evaluations(second)["open_conflicts"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["open_conflicts"].value == 1
+    report = next(m for m in second.get_asset_materialization_events()
+                  if m.asset_key == dg.AssetKey("sync_report")).materialization.metadata
+    assert report["conflicts"].value == 1
+    assert "| 2 | people_person | khmer_name | សុខា |" in report["conflict_table"].value
+    assert person_of(harness.url, 2)["khmer_name"] == "សុខា"  # type: ignore[index]
+
+    third = harness.materialize(key=key, run_config={
+        "ops": {"student_change_set": {"config": {"force_update": True}}}})
+    report = next(m for m in third.get_asset_materialization_events()
+                  if m.asset_key == dg.AssetKey("sync_report")).materialization.metadata
+    assert report["conflicts"].value == 0  # reported once
+    assert not evaluations(third)["open_conflicts"].passed  # still open

@@ -40,7 +40,11 @@ def test_names_groups_and_policies() -> None:
         else:
             assert node.backfill_policy == dg.BackfillPolicy.single_run()
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    assert checks == {("student_profiles", "success_rate"), ("student_profiles", "efficiency")}
+    assert checks == {
+        ("student_profiles", "success_rate"),
+        ("student_profiles", "efficiency"),
+        ("student_profiles", "open_conflicts"),
+    }
     assert {s.name for s in defs.schedules} == {"student_sync_daily_schedule",
                                                 "student_sync_weekly_full_refresh"}
     assert {s.name for s in defs.sensors} == {"student_sync_id_range_sensor",

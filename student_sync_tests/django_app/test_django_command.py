@@ -83,7 +83,20 @@ def test_guide_sequence_matches_the_cli_on_a_twin_database(
 
     steps = [
         ("initial", ("--mode", "upsert")),
-        ("daily", ("--mode", "upsert", "--modified-since", "yesterday", "--batch-size", "500")),
+        # --on-conflict comes from the shared flags: both faces take it.
+        (
+            "daily",
+            (
+                "--mode",
+                "upsert",
+                "--modified-since",
+                "yesterday",
+                "--batch-size",
+                "500",
+                "--on-conflict",
+                "legacy-wins",
+            ),
+        ),
         ("dry", ("--dry-run", "--limit", "100")),
     ]
     for step, flags in steps:
@@ -132,6 +145,7 @@ def test_exit_codes_match_the_cli(sis_url: str, tmp_path: Path, capsys) -> None:
         "bad mode": (2, ("--mode", "merge")),
         "bad range": (2, ("--student-id-range", "19000:18000")),
         "bad date": (2, ("--modified-since", "last week")),
+        "bad conflict policy": (2, ("--on-conflict", "sis-wins")),
         "critical success rate": (1, ()),
     }
     for case, (expected, flags) in cases.items():

@@ -279,7 +279,7 @@ def test_existing_django_table_is_never_altered(db_url: str, capsys) -> None:
 
 
 def test_revision_0001_is_the_pre_alembic_schema(sqlite_url: str) -> None:
-    """0001 differs from today's schema.py by exactly what 0002, 0003 and 0004 add."""
+    """0001 differs from today's schema.py by exactly what 0002, 0003, 0004 and 0005 add."""
     engine = _engine(sqlite_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")
@@ -289,12 +289,18 @@ def test_revision_0001_is_the_pre_alembic_schema(sqlite_url: str) -> None:
         (d[0], d[3].name) if d[0] == "add_column" else (d[0], d[1].name) for d in diffs
     )
     assert summary == [
-        ("add_column", "report_path"),
-        ("add_column", "seen_count"),
-        ("add_index", "ix_student_sync_change_set_scope"),
-        ("add_index", "ix_student_sync_rejection_reason"),
-        ("add_table", "student_sync_change_set"),
-        ("add_table", "student_sync_change_set_batch"),
+        ("add_column", "report_path"),  # 0002
+        ("add_column", "seen_count"),  # 0003
+        ("add_index", "ix_student_sync_change_log_changed_at"),  # 0005
+        ("add_index", "ix_student_sync_change_log_student"),  # 0005
+        ("add_index", "ix_student_sync_change_set_scope"),  # 0004
+        ("add_index", "ix_student_sync_conflict_open"),  # 0005
+        ("add_index", "ix_student_sync_rejection_reason"),  # 0002
+        ("add_table", "student_sync_change_log"),  # 0005
+        ("add_table", "student_sync_change_set"),  # 0004
+        ("add_table", "student_sync_change_set_batch"),  # 0004
+        ("add_table", "student_sync_conflict"),  # 0005
+        ("add_table", "student_sync_written"),  # 0005
     ]
 
 

@@ -12,6 +12,8 @@ points   ``count``          the extract's first query (ledger row written, nothi
          ``batch-start:N``  entering the Nth applied batch: N-1 batches committed (between)
          ``batch-half:N``   inside the Nth batch, after its 2nd statement (half-written)
          ``batch-end:N``    the Nth batch fully executed, before its COMMIT
+         ``changelog:N``    inside the Nth applied batch, after its SIS rows and sync state
+                            were written, before its change-log rows are built and written
          ``ledger-finish``  every batch committed, the ledger row still 'running'
          ``report``         ledger completed, the JSON report half-written to its temp file
          ``after:SECONDS``  wall-clock delay from startup (kill only)
@@ -111,6 +113,19 @@ def _install(spec: str) -> None:
             return result
 
         run.apply_batch = apply_batch
+    elif name == "changelog":
+        from student_sync.engine import changelog
+
+        original_changes = changelog.batch_changes
+        seen = [0]
+
+        def batch_changes(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            seen[0] += 1
+            if seen[0] == int(arg):
+                fire(point)
+            return original_changes(*a, **kw)
+
+        changelog.batch_changes = batch_changes
     elif name == "ledger-finish":
         original_finish = run._Ledger.finish
 
