@@ -76,6 +76,8 @@ def sis_table_names(contact_table: str) -> dict[str, str]:
     return {**SIS_TABLE_NAMES, "contact": contact_table}
 SPONSORSHIPS = schema.sponsored_student.name
 DIGEST_CHARS = 8  # 32 bits per column (hex)
+# Compact JSON of a change: one encoder for the run (json.dumps with options builds one a call).
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 # --------------------------------------------------------------------------- pure parts
@@ -115,7 +117,11 @@ def digests(part: str, values: Mapping[str, Any] | None) -> str | None:
     if values is None:
         return None
     columns, get = OWNED[part], values.get
-    return struct.pack(f">{len(columns)}I", *[_crc(get(c)) for c in columns]).hex()
+    # Text (most values) inline: a call per value was most of a create's bookkeeping.
+    crcs = [
+        zlib.crc32(v.encode(), 1) if type(v) is str else _crc(v) for v in map(get, columns)
+    ]
+    return struct.pack(f">{len(columns)}I", *crcs).hex()
 
 
 def split_digests(part: str, text: str | None) -> dict[str, str] | None:
@@ -192,18 +198,21 @@ def diff(
     return out
 
 
-def written_values(p: PlannedStudent, part: str) -> dict[str, Any] | None:
-    """What an update or create writes to one part: the legacy values, kept SIS ones on top."""
+def written_values(p: PlannedStudent, part: str) -> Mapping[str, Any] | None:
+    """What an update or create writes to one part: the legacy values, kept SIS ones on top.
+
+    Read-only: without kept values it is the record's own mapping (no copy per student)."""
     record = p.record
     if record is None:
         return None
     if part == "contact":
-        base = dict(vars(record.contact)) if record.contact is not None else None
+        if record.contact is None:
+            return None
+        base: Mapping[str, Any] = vars(record.contact)
     else:
-        base = {c: getattr(record, part)[c] for c in OWNED[part]}
-    if base is None:
-        return None
-    return {**base, **p.kept.get(part, {})}
+        base = getattr(record, part)
+    kept = p.kept.get(part)
+    return {**base, **kept} if kept else base
 
 
 @dataclass
@@ -238,7 +247,7 @@ def batch_changes(
                 "student_id": student_id,
                 "table_name": table,
                 "action": action,
-                "changes": json.dumps(changes, ensure_ascii=False, separators=(",", ":")),
+                "changes": _to_json(changes),
             }
         )
 
@@ -279,7 +288,12 @@ def _created(values: Mapping[str, Any] | None, columns: Iterable[str]) -> dict[s
     """A new row's columns that hold something (blank ones would only add noise)."""
     if values is None:
         return {}
-    return {c: [None, plain(values.get(c))] for c in columns if values.get(c) not in (None, "")}
+    get = values.get
+    return {
+        c: [None, v.isoformat() if isinstance(v, date) else v]
+        for c in columns
+        if (v := get(c)) is not None and v != ""
+    }
 
 
 def _log_create(p: PlannedStudent, tables: Mapping[str, str], log: Any) -> None:
