@@ -97,11 +97,14 @@ def plan_sponsorships(
     return actions
 
 
+_PLANNING_KEYS = ("id", "ipk", "_key", "_digest")
+
+
 @dataclass
 class PreparedPage:
     """A page between ``Planner.prepare`` and ``Planner.finish``."""
 
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]]  # only the columns ``finish`` reads (``_PLANNING_KEYS``)
     states: dict[str, StateRow]
     screened: list[PlannedStudent | Rejection | None]  # None: decided after transform
     transformed: Pending  # the transform results of the None rows, in order
@@ -140,7 +143,11 @@ class Planner:
         states = target.load_states(conn, (r["_key"] for r in rows))
         screened = [self._screen(row, states.get(row["_key"])) for row in rows]
         needed = [row for row, early in zip(rows, screened, strict=True) if early is None]
-        return PreparedPage(rows, states, screened, self._transformer().submit(needed))
+        pending = self._transformer().submit(needed)
+        # The transformer has what it needs of the legacy columns: the page waiting for its
+        # turn keeps only the few ``finish`` reads, not every column of every row.
+        slim = [{k: row.get(k) for k in _PLANNING_KEYS} for row in rows]
+        return PreparedPage(slim, states, screened, pending)
 
     def finish(self, conn: Connection, page: PreparedPage) -> Iterator[PlanBatch]:
         """Classify the transformed rows, plan their children, cut the page into batches."""

@@ -616,6 +616,7 @@ def _plan(
             read += len(page)
             with sis.connect() as conn:
                 ahead.append(planner.prepare(conn, page))
+            del page  # only its prepared, slimmer form waits while page k is written
             if len(ahead) > 1:
                 yield from planned(ahead.popleft())
         while ahead:
