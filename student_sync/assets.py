@@ -28,6 +28,7 @@ from student_sync.dagster_support import (
     table_metadata,
 )
 from student_sync.engine.model import efficiency_level, success_level
+from student_sync.engine.options import batch_size_note
 from student_sync.engine.profile import profile_legacy
 from student_sync.engine.rejections import open_rejections_markdown
 from student_sync.engine.report import recommendations
@@ -101,6 +102,8 @@ def plan_student_changes(context: dg.OpExecutionContext, config: PlanConfig, sis
         allow_mass_delete=config.allow_mass_delete or settings.allow_mass_delete,
         id_ranges=sl.id_ranges, window=sl.window,
     )
+    if note := batch_size_note(options.batch_size):
+        context.log.warning(note)  # the engine clamps it
     root = settings.change_set_root()
     pruned = prune_change_sets(root, settings.change_set_retention_days)
     if pruned:

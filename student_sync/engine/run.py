@@ -582,6 +582,8 @@ def _plan(
         duplicate_keys=duplicates,
         claims_committed_per_page=applied_as_planned,
     )
+    with sis.connect() as conn:
+        planner.state_empty_at_start = not target.has_sync_state(conn)
     skip = _skip_in_database(sis, legacy, options, version, duplicates)
     workers = (
         options.workers
