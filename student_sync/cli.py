@@ -36,6 +36,7 @@ from student_sync.engine.options import (
     ON_CONFLICT,
     DateWindow,
     SyncOptions,
+    batch_size_note,
     parse_id_range,
     parse_modified_since,
     school_zone,
@@ -212,6 +213,9 @@ def options_from_args(args: argparse.Namespace) -> SyncOptions:
     if args.modified_since:
         window = DateWindow(since=parse_modified_since(args.modified_since, timezone=args.timezone))
     ranges = (parse_id_range(args.student_id_range),) if args.student_id_range else ()
+    note = batch_size_note(args.batch_size)
+    if note:
+        print(f"student-sync: {note}", file=sys.stderr)  # the run clamps it (validate)
     return SyncOptions(
         mode=args.mode,
         window=window,

@@ -72,6 +72,19 @@ def test_migrate_prints_block_writes_report_and_exits_0(db: str, tmp_path, capsy
     assert all(isinstance(x, str) and x for x in report["recommendations"])
 
 
+def test_batch_size_above_the_memory_bound_is_clamped_and_said(db: str, tmp_path, capsys) -> None:
+    code = main(
+        ["migrate", "--database-url", db, "--reports-dir", str(tmp_path / "r"),
+         "--batch-size", "50000"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "--batch-size 50000 is above 20000" in captured.err and "using 20000" in captured.err
+    report = json.loads(next((tmp_path / "r").glob("student_sync_upsert_*.json")).read_text())
+    assert report["migration_info"]["batch_size"] == 20000  # what the run really used
+    assert report["summary"]["persons"]["created"] == 30
+
+
 def test_critical_success_rate_exits_1(db: str, tmp_path, capsys) -> None:
     write_legacy(db, [row(1), row(2, name=""), row(3, name="NULL")])
     code = main(["migrate", "--database-url", db, "--reports-dir", str(tmp_path)])

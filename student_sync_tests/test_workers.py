@@ -6,6 +6,7 @@ the planner prepare page k+1 (and hand it to the workers) before page k is writt
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
@@ -19,6 +20,7 @@ from student_sync.engine.workers import (
     PoolTransformer,
     auto_workers,
     open_transformer,
+    prefetched,
 )
 from student_sync_tests.conftest import fresh_postgres_url
 from student_sync_tests.helpers import content, init_db, legacy_row, run, write_legacy
@@ -46,6 +48,42 @@ def test_pool_results_come_back_in_row_order() -> None:
         first, second = pool.submit(rows[:700]), pool.submit(rows[700:])
         assert first() + second() == inline
     assert inline[5].reason == "INVALID_ID"
+
+
+def test_pages_larger_than_a_chunk_go_out_in_capped_chunks_and_come_back_in_order(
+    monkeypatch,
+) -> None:
+    from student_sync.engine import workers
+
+    monkeypatch.setattr(workers, "_MAX_CHUNK", 100)  # the cap that bounds a worker's memory
+    rows = [dict(r) for r in demo.generate_legacy_rows(1_050, 4, today=TODAY)]
+    inline = InlineTransformer({"ABC": 1}, "v1").submit(rows)()
+    with open_transformer(1, {"ABC": 1}, "v1") as pool:
+        pending = pool.submit(rows)
+        assert len(pending.args[0]) == 11  # 1,050 rows in chunks of at most 100
+        assert pending() == inline
+
+
+def test_prefetch_holds_at_most_depth_items_on_the_reading_side() -> None:
+    """An item counts against the depth from the moment it is produced: with depth 1 the
+    reader does not start page 3 while the consumer still holds page 1 and page 2 waits."""
+    asked: list[int] = []
+    third_asked = threading.Event()
+
+    def produce() -> Iterator[int]:
+        for n in range(1, 6):
+            asked.append(n)
+            if n == 3:
+                third_asked.set()
+            yield n
+
+    with prefetched(produce, depth=1, name="test-prefetch") as items:
+        assert next(items) == 1
+        # Page 2 may be produced now; page 3 only once page 2 is taken.
+        assert not third_asked.wait(timeout=0.5), asked
+        assert next(items) == 2
+        assert third_asked.wait(timeout=10)
+        assert list(items) == [3, 4, 5]
 
 
 @pytest.fixture

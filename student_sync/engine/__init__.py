@@ -28,6 +28,7 @@ from student_sync.engine.options import (
     DateWindow,
     IdRange,
     SyncOptions,
+    batch_size_note,
 )
 from student_sync.engine.profile import legacy_id_bounds, profile_legacy
 from student_sync.engine.rejections import open_rejections_markdown
@@ -65,6 +66,7 @@ __all__ = [
     "SyncFailed",
     "SyncOptions",
     "applied_summary",
+    "batch_size_note",
     "conflicts_markdown",
     "describe_url",
     "efficiency_level",

@@ -324,14 +324,30 @@ def iter_legacy_pages(
                 # query; it has no twin (a twin's key is a duplicate, never skipped), so resume
                 # strictly after it.
                 seen_at_after = 0
-        page = [dict(r) for r in rows if row_in_window(r["_effective"], options.window)]
+        full = len(rows) == page_size
+        page = _page_rows(rows, options.window)
+        del rows  # the driver's rows and the page share their values; keep only the page
         if remaining is not None:
             page = page[:remaining]
             remaining -= len(page)
         if page:
             yield page
-        if len(rows) < page_size or remaining == 0:
+        if not full or remaining == 0:
             return
+
+
+def _page_rows(rows: list[Any], window: DateWindow) -> list[dict[str, Any]]:
+    """The page as the planner takes it: the legacy columns, ``_key`` and ``_digest``.
+
+    The keyset columns and the effective date have served once the page is cut; leaving
+    them out keeps every page held in flight (read ahead, normalizing, being written) smaller.
+    """
+    names = [*schema.LEGACY_COLUMNS, "_key", "_digest"]
+    return [
+        {name: r[name] for name in names}
+        for r in rows
+        if row_in_window(r["_effective"], window)
+    ]
 
 
 def _skippable(key: str | None, skip: SkipUnchanged) -> bool:

@@ -589,6 +589,8 @@ def _plan(
         claims_committed_per_page=applied_as_planned,
         sis=sis_schema,
     )
+    with sis.connect() as conn:
+        planner.state_empty_at_start = not target.has_sync_state(conn)
     skip = _skip_in_database(sis, legacy, options, version, duplicates)
     workers = (
         options.workers
@@ -626,6 +628,7 @@ def _plan(
             read += len(page)
             with sis.connect() as conn:
                 ahead.append(planner.prepare(conn, page))
+            del page  # only its prepared, slimmer form waits while page k is written
             if len(ahead) > 1:
                 yield from planned(ahead.popleft())
         while ahead:

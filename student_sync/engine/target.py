@@ -51,6 +51,12 @@ def load_states(conn: Connection, keys: Iterable[str]) -> dict[str, StateRow]:
     return found
 
 
+def has_sync_state(conn: Connection) -> bool:
+    """Whether any student has a sync state yet (none before the first load)."""
+    t = schema.sync_state
+    return conn.execute(select(t.c.student_id).limit(1)).first() is not None
+
+
 def _active_in_ranges(ranges: tuple[IdRange, ...]) -> Any:
     t = schema.sync_state
     clause = and_(t.c.person_id.is_not(None), t.c.is_deleted.is_(False))

@@ -36,6 +36,10 @@ Pending = Callable[[], Transformed]
 AUTO_MIN_ROWS = 20_000
 MAX_AUTO_WORKERS = 2
 _MIN_CHUNK = 500
+# A worker holds its chunk of rows and their results (and both pickled) at once: capping
+# the chunk keeps its memory flat whatever the batch size (a page of 20,000 rows used to go
+# out as two chunks of 10,000: 36 MB more in the worker at 200,000 rows).
+_MAX_CHUNK = 2_500
 
 
 class Transformer(Protocol):
@@ -152,7 +156,7 @@ class PoolTransformer:
 
     def submit(self, rows: Sequence[Mapping[str, Any]]) -> Pending:
         values = [tuple(r.get(c) for c in LEGACY_COLUMNS) for r in rows]
-        size = max(_MIN_CHUNK, -(-len(values) // (2 * self.workers)))
+        size = min(_MAX_CHUNK, max(_MIN_CHUNK, -(-len(values) // (2 * self.workers))))
         futures = [
             self._pool.submit(_transform_chunk, values[i : i + size])
             for i in range(0, len(values), size)
@@ -184,11 +188,15 @@ def open_transformer(
 
 
 T = TypeVar("T")
+_NOTHING: Any = object()  # end of the producer's items
 
 
 class Prefetch(Generic[T]):
     """Iterates ``produce()`` in a background thread, up to ``depth`` items ahead.
 
+    An item counts against ``depth`` from the moment the thread starts producing it until
+    the consumer takes it, so at most ``depth`` items (pages of rows) exist on this side at
+    once: a bounded queue alone would let one more wait, finished, for a place in it.
     The producer's exceptions are raised here, in the consumer, at the item they replaced.
     ``close`` stops the producer and waits for it, so whatever ``produce`` opened (a
     database connection) is closed by the time ``close`` returns.
@@ -198,6 +206,7 @@ class Prefetch(Generic[T]):
 
     def __init__(self, produce: Callable[[], Iterator[T]], *, depth: int = 1, name: str) -> None:
         self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=depth)
+        self._slots = threading.Semaphore(depth)  # released when the consumer takes an item
         self._stop = threading.Event()
         self._done = False
         self._thread = threading.Thread(target=self._run, args=(produce,), name=name, daemon=True)
@@ -212,13 +221,26 @@ class Prefetch(Generic[T]):
                 continue
         return False
 
+    def _slot(self) -> bool:
+        """Wait until an item may be produced; False when the consumer closed us meanwhile."""
+        while not self._stop.is_set():
+            if self._slots.acquire(timeout=0.1):
+                return True
+        return False
+
     def _run(self, produce: Callable[[], Iterator[T]]) -> None:
         try:
             items = produce()
             try:
-                for item in items:
+                while self._slot():
+                    item = next(items, _NOTHING)
+                    if item is _NOTHING:
+                        break
                     if not self._put(self._ITEM, item):
                         return
+                    del item  # the consumer owns it now
+                else:
+                    return
             finally:
                 close = getattr(items, "close", None)
                 if close is not None:
@@ -235,6 +257,7 @@ class Prefetch(Generic[T]):
             raise StopIteration
         kind, value = self._queue.get()
         if kind == self._ITEM:
+            self._slots.release()
             return value
         self._done = True
         self._thread.join()

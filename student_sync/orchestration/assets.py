@@ -16,6 +16,7 @@ import dagster as dg
 
 from student_sync.engine import (
     applied_summary,
+    batch_size_note,
     conflicts_markdown,
     html_path_for,
     open_rejections_markdown,
@@ -119,6 +120,8 @@ def plan_student_changes(context: dg.OpExecutionContext, config: PlanConfig, sis
         id_ranges=sl.id_ranges, window=sl.window,
         on_conflict=config.on_conflict or settings.on_conflict,
     )
+    if note := batch_size_note(options.batch_size):
+        context.log.warning(note)  # the engine clamps it
     context.log.info(f"planning {sl.label}; {sl.window_label}; on {sis.describe()}")
     started = time.monotonic()
     with engine_errors():

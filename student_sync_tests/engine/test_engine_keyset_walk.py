@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 
 from student_sync.engine.options import IdRange, SyncOptions
+from student_sync.engine.transform import legacy_key
 from student_sync_tests.engine.support import legacy_engine, legacy_row, pages
 
 ODD_IDS = [
@@ -50,7 +51,10 @@ def identity(row: dict) -> tuple:
 
 
 def order_key(row: dict) -> tuple:
-    return tuple(row[f"_k{i}"] for i in range(4))
+    """The keyset order (length of key, key, id, ipk) computed back from the row (code point
+    order is UTF-8 byte order, the order the database sorts in)."""
+    key = legacy_key(row["id"])
+    return (len(key), key, row["id"] or "", row["ipk"] or "")
 
 
 @pytest.fixture
