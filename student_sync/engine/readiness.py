@@ -81,12 +81,8 @@ def sis_gaps(conn: Connection) -> list[Gap]:
                 "migrate the Django app to a version that has them (`python manage.py migrate`)",
             )
         )
-    # Anything else the reflection refuses (a NOT NULL column with no default it knows, a
-    # legacy_ipk that is not an integer): its sentence says what to do.
-    named = {*found.missing_columns}
-    for problem in found.problems:
-        if problem.startswith("table(s)") or any(problem.startswith(f"{c} ") for c in named):
-            continue
+    # Columns that are there but cannot take the sync's values: the sentence says what to do.
+    for problem in found.unwritable:
         gaps.append(Gap("sis_columns", "error", problem, "the message says what to do"))
     return gaps
 

@@ -190,6 +190,13 @@ class SisInspection:
     problems: list[str] = field(default_factory=list)
     missing_tables: list[str] = field(default_factory=list)  # the contact table as one entry
     missing_columns: list[str] = field(default_factory=list)  # "table.column" the sync writes
+    # Columns that are there but cannot take the sync's values (a NOT NULL column with no
+    # default the sync knows, a legacy_ipk that is not an integer): their sentences.
+    unwritable: list[str] = field(default_factory=list)
+
+    def add_unwritable(self, problem: str) -> None:
+        self.unwritable.append(problem)
+        self.problems.append(problem)
     schema: SisSchema | None = None
 
     @property
@@ -256,7 +263,7 @@ def _check_table(
         if col.name in known:
             defaults[col.name] = known[col.name]
         else:
-            problems.append(
+            found.add_unwritable(
                 f"{name}.{col.name} is NOT NULL with no default and unknown to the sync: give "
                 f"it a database default (ALTER TABLE {name} ALTER COLUMN {col.name} SET "
                 "DEFAULT ...), make it nullable, or add its Django default to "
@@ -314,7 +321,7 @@ def inspect_sis(conn: Connection) -> SisInspection:
             ipk.max_int or 0, "not an integer"
         )
         if ipk.max_int is None:
-            found.problems.append(
+            found.add_unwritable(
                 "people_studentprofile.legacy_ipk is not an integer column: the sync stores "
                 f"the legacy IPK there; {LEGACY_IPK_FIX}"
             )
