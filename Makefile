@@ -27,6 +27,7 @@ demo: install
 ## then the Django-side tests on Python 3.13 (test-django).
 test: install
 	$(BIN)/ruff check student_sync student_sync_tests benchmarks
+	$(BIN)/ruff format --check student_sync student_sync_tests benchmarks
 	$(BIN)/python -m pytest -q -m "not django"
 	@$(MAKE) --no-print-directory test-django
 
@@ -75,6 +76,7 @@ ui: install
 
 lint: install
 	$(BIN)/ruff check student_sync student_sync_tests benchmarks
+	$(BIN)/ruff format --check student_sync student_sync_tests benchmarks
 
 ## Benchmarks against the local PostgreSQL (benchmarks/README.md): the engine beside raw COPY,
 ## a row-by-row baseline and dlt merge; results in benchmarks/results.md and results.json.

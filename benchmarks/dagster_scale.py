@@ -51,16 +51,27 @@ from benchmarks.pg import DEFAULT_ADMIN_URL, create_database, drop_database, lib
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SCHOOL = ZoneInfo("Asia/Phnom_Penh")
-CELL_ASSETS = ("legacy_students", "student_change_set", "persons", "student_profiles",
-               "emergency_contacts", "sponsorships", "sync_report")
+CELL_ASSETS = (
+    "legacy_students",
+    "student_change_set",
+    "persons",
+    "student_profiles",
+    "emergency_contacts",
+    "sponsorships",
+    "sync_report",
+)
 # ids 1..18900, plus ~0.2% new students from the day of edits: 19 ranges of 1,000
 # (0-999 .. 18000-18999), as at the school.
 STUDENTS = 18_900
 RANGES = [f"{k * 1000}-{k * 1000 + 999}" for k in range(19)]
 SIS_DB = "student_sync_bench_dagster_sis"
 DAGSTER_DB = "student_sync_bench_dagster_storage"
-TARGETS = {"one_cell_s": 5.0, "daily_19_ranges_s": 120.0, "weekly_19_ranges_s": 600.0,
-           "partitions_page_s": 3.0}
+TARGETS = {
+    "one_cell_s": 5.0,
+    "daily_19_ranges_s": 120.0,
+    "weekly_19_ranges_s": 600.0,
+    "partitions_page_s": 3.0,
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -75,8 +86,9 @@ def free_port() -> int:
 
 
 def cli(env: dict[str, str], *args: str) -> None:
-    subprocess.run([str(BIN / "student-sync"), *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "student-sync"), *args], env=env, check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def school_yesterday() -> date:
@@ -112,11 +124,13 @@ RUNS = """query($ids: [String!]) { runsOrError(filter: {runIds: $ids}) { ... on 
   results { runId status startTime endTime } } } }"""
 
 
-def schedule_requests(gql: GraphQL, name: str, job: str,
-                      when: datetime) -> list[dict[str, Any]]:
+def schedule_requests(gql: GraphQL, name: str, job: str, when: datetime) -> list[dict[str, Any]]:
     """The run requests the schedule's tick at ``when`` makes (the UI's "Test schedule")."""
-    selector = {"repositoryLocationName": "student_sync", "repositoryName": "__repository__",
-                "scheduleName": name}
+    selector = {
+        "repositoryLocationName": "student_sync",
+        "repositoryName": "__repository__",
+        "scheduleName": name,
+    }
     result = gql(DRY_RUN, {"s": selector, "t": when.timestamp()})["scheduleDryRun"]
     evaluation = result["evaluationResult"]
     if evaluation["error"] or not evaluation["runRequests"]:
@@ -128,19 +142,27 @@ def schedule_requests(gql: GraphQL, name: str, job: str,
 def one_cell(request: dict[str, Any], id_range: str, day: date) -> dict[str, Any]:
     """The daily run request narrowed to one cell, tagged as the UI tags a one-cell launch."""
     tags = [t for t in request["tags"] if not t["key"].startswith("dagster/asset_partition_range")]
-    tags += [{"key": "dagster/partition", "value": f"{id_range}|{day.isoformat()}"},
-             {"key": "dagster/partition/id_range", "value": id_range},
-             {"key": "dagster/partition/modified_date", "value": day.isoformat()}]
+    tags += [
+        {"key": "dagster/partition", "value": f"{id_range}|{day.isoformat()}"},
+        {"key": "dagster/partition/id_range", "value": id_range},
+        {"key": "dagster/partition/modified_date", "value": day.isoformat()},
+    ]
     return {**request, "tags": tags}
 
 
 def launch(gql: GraphQL, requests: Sequence[dict[str, Any]]) -> list[str]:
-    params = [{
-        "selector": {"repositoryLocationName": "student_sync",
-                     "repositoryName": "__repository__", "jobName": r["jobName"]},
-        "runConfigData": r["runConfigYaml"],
-        "executionMetadata": {"tags": r["tags"]},
-    } for r in requests]
+    params = [
+        {
+            "selector": {
+                "repositoryLocationName": "student_sync",
+                "repositoryName": "__repository__",
+                "jobName": r["jobName"],
+            },
+            "runConfigData": r["runConfigYaml"],
+            "executionMetadata": {"tags": r["tags"]},
+        }
+        for r in requests
+    ]
     results = gql(LAUNCH, {"p": params})["launchMultipleRuns"]["launchMultipleRunsResult"]
     ids = [r["run"]["runId"] for r in results if r["__typename"] == "LaunchRunSuccess"]
     if len(ids) != len(requests):
@@ -160,16 +182,22 @@ def wait_runs(gql: GraphQL, ids: Sequence[str], timeout: float) -> list[dict[str
         time.sleep(0.2)
 
 
-def timed_launch(gql: GraphQL, requests: Sequence[dict[str, Any]],
-                 timeout: float) -> dict[str, Any]:
+def timed_launch(
+    gql: GraphQL, requests: Sequence[dict[str, Any]], timeout: float
+) -> dict[str, Any]:
     started = time.monotonic()
     ids = launch(gql, requests)
     runs = wait_runs(gql, ids, timeout)
     wall = time.monotonic() - started
     failed = [r["runId"] for r in runs if r["status"] != "SUCCESS"]
     in_run = [r["endTime"] - r["startTime"] for r in runs if r["startTime"] and r["endTime"]]
-    return {"wall_s": round(wall, 2), "runs": len(ids), "failed": failed, "run_ids": ids,
-            "median_in_run_s": round(statistics.median(in_run), 2) if in_run else None}
+    return {
+        "wall_s": round(wall, 2),
+        "runs": len(ids),
+        "failed": failed,
+        "run_ids": ids,
+        "median_in_run_s": round(statistics.median(in_run), 2) if in_run else None,
+    }
 
 
 # --------------------------------------------------------------------------- set-up
@@ -222,8 +250,9 @@ def sqlite_without_fsync() -> Iterator[None]:
         event.remove(Engine, "connect", no_fsync)
 
 
-def synthetic_history(home: Path, env: dict[str, str], first_day: date, last_day: date,
-                      assets: Sequence[str]) -> dict[str, Any]:
+def synthetic_history(
+    home: Path, env: dict[str, str], first_day: date, last_day: date, assets: Sequence[str]
+) -> dict[str, Any]:
     """Register the ranges and record one materialization per cell of ``assets``, in batches.
 
     What three years of daily runs leave in the event log (minus the runs' other events),
@@ -241,12 +270,21 @@ def synthetic_history(home: Path, env: dict[str, str], first_day: date, last_day
     def entry(asset: str, id_range: str, day: str) -> EventLogEntry:
         key = dg.MultiPartitionKey({"id_range": id_range, "modified_date": day})
         materialization = dg.AssetMaterialization(asset_key=asset, partition=key)
-        event = DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value,
-                             job_name=RUNLESS_JOB_NAME,
-                             event_specific_data=StepMaterializationData(materialization))
-        return EventLogEntry(user_message="", level=20, job_name=RUNLESS_JOB_NAME,
-                             run_id=RUNLESS_RUN_ID, error_info=None, timestamp=time.time(),
-                             step_key=None, dagster_event=event)
+        event = DagsterEvent(
+            DagsterEventType.ASSET_MATERIALIZATION.value,
+            job_name=RUNLESS_JOB_NAME,
+            event_specific_data=StepMaterializationData(materialization),
+        )
+        return EventLogEntry(
+            user_message="",
+            level=20,
+            job_name=RUNLESS_JOB_NAME,
+            run_id=RUNLESS_RUN_ID,
+            error_info=None,
+            timestamp=time.time(),
+            step_key=None,
+            dagster_event=event,
+        )
 
     started, total = time.monotonic(), 0
     with bench_instance(home, env) as instance, sqlite_without_fsync():
@@ -256,8 +294,12 @@ def synthetic_history(home: Path, env: dict[str, str], first_day: date, last_day
                 batch = [entry(asset, id_range, day) for day in days]
                 instance.event_log_storage.store_event_batch(batch)
                 total += len(batch)
-    return {"cells": len(RANGES) * len(days), "assets": list(assets), "events": total,
-            "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "cells": len(RANGES) * len(days),
+        "assets": list(assets),
+        "events": total,
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 @contextmanager
@@ -265,13 +307,31 @@ def dagster_services(env: dict[str, str], port: int, logs: Path) -> Iterator[Gra
     procs = []
     try:
         for name, args in (
-            ("webserver", [str(BIN / "dagster-webserver"), "-w", "workspace.yaml",
-                           "-h", "127.0.0.1", "-p", str(port)]),
+            (
+                "webserver",
+                [
+                    str(BIN / "dagster-webserver"),
+                    "-w",
+                    "workspace.yaml",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                ],
+            ),
             ("daemon", [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"]),
         ):
             out = (logs / f"{name}.log").open("w")
-            procs.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=out,
-                                          stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    args,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         gql = GraphQL(port)
         deadline = time.monotonic() + 180
         while True:
@@ -296,8 +356,9 @@ def dagster_services(env: dict[str, str], port: int, logs: Path) -> Iterator[Gra
 
 
 # --------------------------------------------------------------------------- partitions page
-def page_render_times(port: int, url_path: str, marker_js: str, loads: int,
-                      tmp: Path) -> list[float]:
+def page_render_times(
+    port: int, url_path: str, marker_js: str, loads: int, tmp: Path
+) -> list[float]:
     """Seconds from navigation start to ``marker_js`` being true, per load (the first is cold)."""
     from websockets.sync.client import connect
 
@@ -306,11 +367,24 @@ def page_render_times(port: int, url_path: str, marker_js: str, loads: int,
         raise RuntimeError("chromium not found: apt-get install -y chromium")
     debug_port = free_port()
     proc = subprocess.Popen(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp / 'chromium'}", f"--remote-debugging-port={debug_port}",
-         "--window-size=1600,1000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp / 'chromium'}",
+            f"--remote-debugging-port={debug_port}",
+            "--window-size=1600,1000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         for _ in range(100):
             try:
@@ -339,15 +413,22 @@ def page_render_times(port: int, url_path: str, marker_js: str, loads: int,
                 started = time.monotonic()
                 call(ws, "Page.navigate", url=f"http://127.0.0.1:{port}{url_path}")
                 while True:
-                    value = call(ws, "Runtime.evaluate", expression=marker_js,
-                                 returnByValue=True)["result"].get("value")
+                    value = call(ws, "Runtime.evaluate", expression=marker_js, returnByValue=True)[
+                        "result"
+                    ].get("value")
                     if value:
                         break
                     if time.monotonic() - started > 120:
-                        text = call(ws, "Runtime.evaluate", returnByValue=True,
-                                    expression="document.body.innerText")["result"]
-                        raise TimeoutError("the partitions page did not render in 120 s; "
-                                           f"it shows: {str(text.get('value'))[:1500]!r}")
+                        text = call(
+                            ws,
+                            "Runtime.evaluate",
+                            returnByValue=True,
+                            expression="document.body.innerText",
+                        )["result"]
+                        raise TimeoutError(
+                            "the partitions page did not render in 120 s; "
+                            f"it shows: {str(text.get('value'))[:1500]!r}"
+                        )
                     time.sleep(0.05)
                 times.append(round(time.monotonic() - started, 2))
             call(ws, "Page.captureScreenshot")  # proves the page is drawable
@@ -370,54 +451,73 @@ def count_events(home: Path, env: dict[str, str], run_ids: Sequence[str]) -> dic
     """Events and materializations the runs wrote to the instance's event log."""
     with bench_instance(home, env) as instance:
         logs = [e for run_id in run_ids for e in instance.all_logs(run_id)]
-    materializations = [e for e in logs
-                        if e.dagster_event and e.dagster_event.is_step_materialization]
+    materializations = [
+        e for e in logs if e.dagster_event and e.dagster_event.is_step_materialization
+    ]
     return {"events": len(logs), "materializations": len(materializations)}
 
 
 # --------------------------------------------------------------------------- one storage
-def measure(storage: str, sis_url: str, repeat: int, work: Path, years: int,
-            history_assets: Sequence[str]) -> dict[str, Any]:
+def measure(
+    storage: str, sis_url: str, repeat: int, work: Path, years: int, history_assets: Sequence[str]
+) -> dict[str, Any]:
     home = work / f"home_{storage}"
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(instance_yaml(storage), encoding="utf-8")
     yesterday = school_yesterday()
-    first_day = (yesterday.replace(year=yesterday.year - years) if years
-                 else yesterday - timedelta(days=6)) + timedelta(days=1)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "STUDENT_SYNC_DATABASE_URL": sis_url,
-           "STUDENT_SYNC_FIRST_DAY": first_day.isoformat(), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    first_day = (
+        yesterday.replace(year=yesterday.year - years) if years else yesterday - timedelta(days=6)
+    ) + timedelta(days=1)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "STUDENT_SYNC_DATABASE_URL": sis_url,
+        "STUDENT_SYNC_FIRST_DAY": first_day.isoformat(),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
     if storage == "postgres":
         env["DAGSTER_PG_URL"] = libpq_url(create_database(DEFAULT_ADMIN_URL, DAGSTER_DB))
-    out: dict[str, Any] = {"storage": storage, "first_day": first_day.isoformat(),
-                           "last_day": yesterday.isoformat(), "load_before": load()}
+    out: dict[str, Any] = {
+        "storage": storage,
+        "first_day": first_day.isoformat(),
+        "last_day": yesterday.isoformat(),
+        "load_before": load(),
+    }
     out["history"] = synthetic_history(home, env, first_day, yesterday, history_assets)
     print(f"[{storage}] history: {out['history']}", flush=True)
     port = free_port()
     with dagster_services(env, port, home) as gql:
-        today_2am = datetime.combine(yesterday + timedelta(days=1), datetime.min.time(),
-                                     SCHOOL).replace(hour=2)
-        daily = schedule_requests(gql, "student_sync_daily_schedule", "student_sync_job",
-                                  today_2am)
+        today_2am = datetime.combine(
+            yesterday + timedelta(days=1), datetime.min.time(), SCHOOL
+        ).replace(hour=2)
+        daily = schedule_requests(gql, "student_sync_daily_schedule", "student_sync_job", today_2am)
         cell = one_cell(daily[0], RANGES[0], yesterday)
         cells = [timed_launch(gql, [cell], timeout=300) for _ in range(repeat)]
-        out["one_cell"] = {"wall_s": [c["wall_s"] for c in cells],
-                           "in_run_s": [c["median_in_run_s"] for c in cells],
-                           "median_wall_s": statistics.median(c["wall_s"] for c in cells),
-                           "failed": sum(len(c["failed"]) for c in cells)}
+        out["one_cell"] = {
+            "wall_s": [c["wall_s"] for c in cells],
+            "in_run_s": [c["median_in_run_s"] for c in cells],
+            "median_wall_s": statistics.median(c["wall_s"] for c in cells),
+            "failed": sum(len(c["failed"]) for c in cells),
+        }
         out["one_cell"].update(count_events(home, env, cells[-1]["run_ids"]))
         print(f"[{storage}] one cell: {out['one_cell']}", flush=True)
         out["daily"] = timed_launch(gql, daily, timeout=1800)
         out["daily"].update(count_events(home, env, out["daily"].pop("run_ids")))
         print(f"[{storage}] daily: {out['daily']}", flush=True)
         sunday = today_2am + timedelta(days=(6 - today_2am.weekday()) % 7)
-        weekly = schedule_requests(gql, "student_sync_weekly_full_refresh",
-                                   "student_sync_full_refresh_job", sunday.replace(hour=3))
+        weekly = schedule_requests(
+            gql,
+            "student_sync_weekly_full_refresh",
+            "student_sync_full_refresh_job",
+            sunday.replace(hour=3),
+        )
         out["weekly"] = timed_launch(gql, weekly, timeout=3600)
         out["weekly"].update(count_events(home, env, out["weekly"].pop("run_ids")))
         print(f"[{storage}] weekly: {out['weekly']}", flush=True)
         path = "/assets/student_profiles?view=partitions"
-        out["partitions_page_s"] = page_render_times(port, path, PARTITIONS_MARKER,
-                                                     loads=repeat + 1, tmp=home)
+        out["partitions_page_s"] = page_render_times(
+            port, path, PARTITIONS_MARKER, loads=repeat + 1, tmp=home
+        )
         print(f"[{storage}] partitions page: {out['partitions_page_s']}", flush=True)
     out["load_after"] = load()
     if storage == "postgres":
@@ -431,26 +531,33 @@ def verdicts(run: dict[str, Any]) -> dict[str, tuple[float, bool]]:
         "one_cell_s": run["one_cell"]["median_wall_s"],
         "daily_19_ranges_s": run["daily"]["wall_s"],
         "weekly_19_ranges_s": run["weekly"]["wall_s"],
-        "partitions_page_s": statistics.median(run["partitions_page_s"][1:]
-                                               or run["partitions_page_s"]),
+        "partitions_page_s": statistics.median(
+            run["partitions_page_s"][1:] or run["partitions_page_s"]
+        ),
     }
     return {k: (v, v <= TARGETS[k]) for k, v in figures.items()}
 
 
 def render_markdown(results: dict[str, Any]) -> str:
-    lines = ["# Dagster at school scale: measured results", "",
-             f"Run {results['started_at']} by `python -m benchmarks.dagster_scale` on "
-             f"{results['machine']}. {STUDENTS:,} demo students in a PostgreSQL SIS database, "
-             "19 ID ranges x 3 years of daily partitions (history built synthetically: one "
-             "materialization per cell of the asset whose page is timed), real webserver + "
-             "daemon on the project's dagster.yaml, runs launched through GraphQL from the "
-             "schedules' own run requests.", "",
-             "| what | target | " + " | ".join(r["storage"] for r in results["runs"]) + " |",
-             "|---|---:|" + "---:|" * len(results["runs"])]
-    names = {"one_cell_s": "one cell, all 7 assets, launch -> success (median)",
-             "daily_19_ranges_s": "daily schedule, 19 ranges (one run of 19 cells)",
-             "weekly_19_ranges_s": "weekly full refresh, 19 ranges x 3 years (19 runs)",
-             "partitions_page_s": "partitions page, 3 years of cells (warm, median)"}
+    lines = [
+        "# Dagster at school scale: measured results",
+        "",
+        f"Run {results['started_at']} by `python -m benchmarks.dagster_scale` on "
+        f"{results['machine']}. {STUDENTS:,} demo students in a PostgreSQL SIS database, "
+        "19 ID ranges x 3 years of daily partitions (history built synthetically: one "
+        "materialization per cell of the asset whose page is timed), real webserver + "
+        "daemon on the project's dagster.yaml, runs launched through GraphQL from the "
+        "schedules' own run requests.",
+        "",
+        "| what | target | " + " | ".join(r["storage"] for r in results["runs"]) + " |",
+        "|---|---:|" + "---:|" * len(results["runs"]),
+    ]
+    names = {
+        "one_cell_s": "one cell, all 7 assets, launch -> success (median)",
+        "daily_19_ranges_s": "daily schedule, 19 ranges (one run of 19 cells)",
+        "weekly_19_ranges_s": "weekly full refresh, 19 ranges x 3 years (19 runs)",
+        "partitions_page_s": "partitions page, 3 years of cells (warm, median)",
+    }
     judged = [verdicts(r) for r in results["runs"]]
     for key, label in names.items():
         cells = [f"{v[key][0]:.1f} s {'ok' if v[key][1] else '**miss**'}" for v in judged]
@@ -458,7 +565,8 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines += ["", "Details per storage:", ""]
     for r in results["runs"]:
         lines += [
-            f"## {r['storage']}", "",
+            f"## {r['storage']}",
+            "",
             f"- load before: `{r['load_before']}`; after: `{r['load_after']}`",
             f"- synthetic history: {r['history']['events']:,} materializations "
             f"({r['history']['cells']:,} cells of {', '.join(r['history']['assets'])}) written "
@@ -473,7 +581,9 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{r['weekly']['median_in_run_s']} s), {r['weekly']['events']:,} events, "
             f"{r['weekly']['materializations']} materializations, failed: "
             f"{r['weekly']['failed']}",
-            f"- partitions page loads (first cold): {r['partitions_page_s']} s", ""]
+            f"- partitions page loads (first cold): {r['partitions_page_s']} s",
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -481,13 +591,23 @@ def main(argv: list[str] | None = None) -> int:
     # A kill (timeout, Ctrl-C) still stops the webserver and daemon and drops the databases.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--storages", nargs="+", default=["sqlite", "postgres"],
-                        choices=["sqlite", "postgres"])
+    parser.add_argument(
+        "--storages", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--years", type=int, default=3,
-                        help="partition history in years (0: one week, a smoke test)")
-    parser.add_argument("--history-assets", nargs="+", default=["student_profiles"],
-                        choices=CELL_ASSETS, help="2-D assets that get a synthetic history")
+    parser.add_argument(
+        "--years",
+        type=int,
+        default=3,
+        help="partition history in years (0: one week, a smoke test)",
+    )
+    parser.add_argument(
+        "--history-assets",
+        nargs="+",
+        default=["student_profiles"],
+        choices=CELL_ASSETS,
+        help="2-D assets that get a synthetic history",
+    )
     parser.add_argument("--name", default="results-dagster")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="student_sync_dagster_bench_"))
@@ -498,13 +618,19 @@ def main(argv: list[str] | None = None) -> int:
         seeding = time.monotonic()
         seed_sis(seed_env)
         print(f"seeded the SIS in {time.monotonic() - seeding:.0f} s", flush=True)
-        runs = [measure(s, sis_url, args.repeat, work, args.years, args.history_assets)
-                for s in args.storages]
+        runs = [
+            measure(s, sis_url, args.repeat, work, args.years, args.history_assets)
+            for s in args.storages
+        ]
     finally:
         drop_database(DEFAULT_ADMIN_URL, SIS_DB)
         shutil.rmtree(work, ignore_errors=True)
-    results = {"started_at": started, "machine": f"{os.cpu_count()} cores, {load()}",
-               "targets": TARGETS, "runs": runs}
+    results = {
+        "started_at": started,
+        "machine": f"{os.cpu_count()} cores, {load()}",
+        "targets": TARGETS,
+        "runs": runs,
+    }
     out = Path(__file__).with_name(f"{args.name}.json")
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(render_markdown(results), encoding="utf-8")

@@ -187,8 +187,7 @@ def _main_table(results: dict[str, Any]) -> list[str]:
             f"| {r['size']:,} | {name} | {r.get('batch_size') or '-'} | {_fmt(r['seconds'])} "
             f"| {_fmt(r.get('rows_per_s'), 0)} | {_fmt(q['x_raw_copy'])} "
             f"| {_fmt(q['speedup_vs_row_by_row'], 1)} | {_fmt(q['speedup_vs_dlt'], 2)} "
-            f"| {_rss(r)} |"
-            + (f" `{(r.get('engine') or '?')[:8]}` |" if mixed else "")
+            f"| {_rss(r)} |" + (f" `{(r.get('engine') or '?')[:8]}` |" if mixed else "")
         )
     if mixed:
         lines += [

@@ -34,8 +34,10 @@ RESULTS = Path(__file__).with_name("results-report-html.md")
 REASONS = (
     ("MISSING_NAME", "name is empty or a null marker"),
     ("INVALID_ID", "student id {id!r} is not numeric"),
-    ("DUPLICATE_SCHOOL_EMAIL", "school email s{id}@students.school.example.edu is used by "
-     "another person"),
+    (
+        "DUPLICATE_SCHOOL_EMAIL",
+        "school email s{id}@students.school.example.edu is used by another person",
+    ),
     ("INVALID_NAME", "name 'សុខា <{id}>' holds only markers"),
     ("MISSING_ID", "student id is empty"),
 )
@@ -48,43 +50,66 @@ def synthetic_report(students: int = 1_000_000, rejections: int = 20_000) -> dic
     for i in range(rejections):
         reason, detail = REASONS[i % 7 % len(REASONS)]
         sid = f"{i * 37 % students:05d}"
-        detailed.append({"student_id": sid, "ipk": str(100000 + i), "reason": reason,
-                         "detail": detail.format(id=sid)})
+        detailed.append(
+            {
+                "student_id": sid,
+                "ipk": str(100000 + i),
+                "reason": reason,
+                "detail": detail.format(id=sid),
+            }
+        )
     breakdown: dict[str, int] = {}
     for r in detailed:
         breakdown[r["reason"]] = breakdown.get(r["reason"], 0) + 1
     unchanged = students * 9 // 10
     written = students - unchanged - rejections
-    table = {"created": written // 4, "updated": written - written // 4, "skipped": unchanged,
-             "deleted": 120}
+    table = {
+        "created": written // 4,
+        "updated": written - written // 4,
+        "skipped": unchanged,
+        "deleted": 120,
+    }
     return {
         "migration_info": {
-            "run_id": "00000000-0000-4000-8000-000000000030", "status": "completed",
+            "run_id": "00000000-0000-4000-8000-000000000030",
+            "status": "completed",
             "start_time": STARTED.isoformat(),
             "end_time": (STARTED + timedelta(seconds=95)).isoformat(),
-            "duration_seconds": 95.0, "mode": "upsert", "dry_run": False,
+            "duration_seconds": 95.0,
+            "mode": "upsert",
+            "dry_run": False,
             "force_update": False,
-            "filters": {"modified_since": None, "modified_until": None,
-                        "student_id_range": None, "limit": None},
-            "batch_size": 5000, "mapping_version": "rules-1;limon-1;sponsors-77fcbc70",
-            "timezone": "Asia/Phnom_Penh", "database": "postgresql://sync:***@db/sis",
+            "filters": {
+                "modified_since": None,
+                "modified_until": None,
+                "student_id_range": None,
+                "limit": None,
+            },
+            "batch_size": 5000,
+            "mapping_version": "rules-1;limon-1;sponsors-77fcbc70",
+            "timezone": "Asia/Phnom_Penh",
+            "database": "postgresql://sync:***@db/sis",
             "error": None,
         },
         "summary": {
             "input": {"total_legacy_records": students, "records_processed": students},
-            "output": {"total_successful": students - rejections,
-                       "skipped_unchanged": unchanged},
+            "output": {"total_successful": students - rejections, "skipped_unchanged": unchanged},
             "rejected": {"total": rejections, "breakdown": breakdown},
-            "persons": table, "students": table,
-            "emergency_contacts": {"created": written // 5, "updated": written // 3,
-                                   "deleted": 40},
+            "persons": table,
+            "students": table,
+            "emergency_contacts": {"created": written // 5, "updated": written // 3, "deleted": 40},
             "sponsorships": {"created": written // 9, "updated": 12, "ended": written // 11},
             "vanished_soft_deleted": 0,
-            "warnings": {"INVALID_KHMER": 31_000, "UNPARSED_PHONE": 20_500,
-                         "INVALID_EMAIL": 14_000, "UNKNOWN_SPONSOR_CODE": 7_000},
+            "warnings": {
+                "INVALID_KHMER": 31_000,
+                "UNPARSED_PHONE": 20_500,
+                "INVALID_EMAIL": 14_000,
+                "UNKNOWN_SPONSOR_CODE": 7_000,
+            },
             "success_rate": round(100 * (students - rejections) / students, 2),
             "efficiency": round(100 * unchanged / students, 2),
-            "success_level": "normal", "efficiency_level": "optimal",
+            "success_level": "normal",
+            "efficiency_level": "optimal",
         },
         "detailed_rejections": detailed,
         "recommendations": ["20,000 row(s) were rejected; they are stored and re-evaluated."],
@@ -97,10 +122,14 @@ def synthetic_trends(runs: int = TREND_RUNS, students: int = 1_000_000) -> list[
         TrendPoint(
             run_id=f"00000000-0000-4000-8000-{k:012d}",
             started_at=STARTED - timedelta(days=runs - k),
-            mode="upsert", records_processed=students,
-            success_rate=97.0 + (k % 5) * 0.2, efficiency=85.0 + k % 7,
-            rejected=30_000 - 300 * k, rejections_open=32_000 - 350 * k,
-            rejections_resolved=250 + 10 * k, duration_seconds=90.0 + k % 9,
+            mode="upsert",
+            records_processed=students,
+            success_rate=97.0 + (k % 5) * 0.2,
+            efficiency=85.0 + k % 7,
+            rejected=30_000 - 300 * k,
+            rejections_open=32_000 - 350 * k,
+            rejections_resolved=250 + 10 * k,
+            duration_seconds=90.0 + k % 9,
         )
         for k in range(1, runs + 1)
     ]
@@ -119,15 +148,22 @@ def measure(students: int, rejections: int, repeats: int, write: bool) -> dict[s
     tracemalloc.stop()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        path = write_html_report(Path(folder) / "student_sync_upsert_20261130_020000.json",
-                                 report, trends)
+        path = write_html_report(
+            Path(folder) / "student_sync_upsert_20261130_020000.json", report, trends
+        )
         write_seconds = time.perf_counter() - started
         size = path.stat().st_size
     result = {
-        "students": students, "rejections": rejections, "listed": MAX_LISTED_ROWS,
-        "trend_runs": len(trends), "render_best_s": min(seconds),
-        "render_median_s": statistics.median(seconds), "render_and_write_s": write_seconds,
-        "page_bytes": size, "peak_render_memory_bytes": peak, "chars": len(page),
+        "students": students,
+        "rejections": rejections,
+        "listed": MAX_LISTED_ROWS,
+        "trend_runs": len(trends),
+        "render_best_s": min(seconds),
+        "render_median_s": statistics.median(seconds),
+        "render_and_write_s": write_seconds,
+        "page_bytes": size,
+        "peak_render_memory_bytes": peak,
+        "chars": len(page),
     }
     if write:
         RESULTS.write_text(_markdown(result), encoding="utf-8")

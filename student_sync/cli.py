@@ -550,14 +550,19 @@ def format_history(data: dict[str, Any]) -> str:
     current = data["current"]
     if current:
         state = "soft-deleted" if current["is_deleted"] else "active"
-        lines.append(f"  now: {state}, IPK {_show(current['legacy_ipk'])}, "
-                     f"last written by run {current['last_run_id']} at {current['updated_at']}")
+        lines.append(
+            f"  now: {state}, IPK {_show(current['legacy_ipk'])}, "
+            f"last written by run {current['last_run_id']} at {current['updated_at']}"
+        )
     lines += ["", "CHANGES (newest first):"]
     if not data["changes"]:
         lines.append("  none recorded")
     for change in data["changes"]:
-        how = f"{change['mode']}{' force-update' if change['force_update'] else ''}" if (
-            change["mode"]) else "run not in the ledger"
+        how = (
+            f"{change['mode']}{' force-update' if change['force_update'] else ''}"
+            if (change["mode"])
+            else "run not in the ledger"
+        )
         lines.append(f"  {change['changed_at']}  run {change['run_id']} ({how})")
         lines.append(f"    {change['action']} {change['table_name']}")
         for column, (old, new) in change["changes"].items():
@@ -567,16 +572,20 @@ def format_history(data: dict[str, Any]) -> str:
         lines.append("  none")
     for c in data["conflicts"]:
         status = "open" if c["open"] else f"settled {c['resolved_at']}"
-        lines.append(f"  {c['detected_at']}  {c['table']}.{c['column']}: SIS "
-                     f"{_show(c['sis_value'])!r} vs legacy {_show(c['legacy_value'])!r} "
-                     f"({c['resolution']}, {status})")
+        lines.append(
+            f"  {c['detected_at']}  {c['table']}.{c['column']}: SIS "
+            f"{_show(c['sis_value'])!r} vs legacy {_show(c['legacy_value'])!r} "
+            f"({c['resolution']}, {status})"
+        )
     lines += ["", "REJECTIONS OF THIS ID:"]
     if not data["rejections"]:
         lines.append("  none")
     for r in data["rejections"]:
         status = "open" if r["resolved_at"] is None else f"resolved {r['resolved_at']}"
-        lines.append(f"  {r['last_seen_at']}  {r['reason']} (legacy id {r['legacy_id']!r}): "
-                     f"{r['detail']} ({status}; first seen {r['first_seen_at']})")
+        lines.append(
+            f"  {r['last_seen_at']}  {r['reason']} (legacy id {r['legacy_id']!r}): "
+            f"{r['detail']} ({status}; first seen {r['first_seen_at']})"
+        )
     lines += ["", "SPONSORSHIP PERIODS:"]
     if not data["sponsorships"]:
         lines.append("  none")

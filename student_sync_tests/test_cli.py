@@ -74,8 +74,15 @@ def test_migrate_prints_block_writes_report_and_exits_0(db: str, tmp_path, capsy
 
 def test_batch_size_above_the_memory_bound_is_clamped_and_said(db: str, tmp_path, capsys) -> None:
     code = main(
-        ["migrate", "--database-url", db, "--reports-dir", str(tmp_path / "r"),
-         "--batch-size", "50000"]
+        [
+            "migrate",
+            "--database-url",
+            db,
+            "--reports-dir",
+            str(tmp_path / "r"),
+            "--batch-size",
+            "50000",
+        ]
     )
     captured = capsys.readouterr()
     assert code == 0

@@ -38,8 +38,9 @@ def _write_legacy_with_login(url: str) -> None:
     engine = make_engine(normalize_url(url))
     with engine.begin() as conn:
         table.create(conn)
-        conn.execute(table.insert(), [{**r, "ui": f"user{i}", "pw": SECRET} for i, r in
-                                      enumerate(legacy)])
+        conn.execute(
+            table.insert(), [{**r, "ui": f"user{i}", "pw": SECRET} for i, r in enumerate(legacy)]
+        )
     engine.dispose()
 
 

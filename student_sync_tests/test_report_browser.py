@@ -29,18 +29,33 @@ def chromium() -> str:
             return path
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail("chromium is not installed under CI=true (.ci/run installs it with apt-get)")
-    pytest.skip("chromium is not installed (Debian: apt-get install chromium); "
-                "under CI=true this is a failure")
+    pytest.skip(
+        "chromium is not installed (Debian: apt-get install chromium); "
+        "under CI=true this is a failure"
+    )
 
 
 def headless(browser: str, page: Path, tmp: Path, *flags: str) -> subprocess.CompletedProcess:
     """One headless Chromium call with its own profile, so parallel runs never share one."""
     return subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--user-data-dir={tmp / 'profile'}", "--force-device-scale-factor=1",
-         f"--window-size={WIDTH},{HEIGHT}", *flags, page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=180, cwd=tmp,
-        env={**os.environ, "HOME": str(tmp)}, check=True,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp / 'profile'}",
+            "--force-device-scale-factor=1",
+            f"--window-size={WIDTH},{HEIGHT}",
+            *flags,
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp,
+        env={**os.environ, "HOME": str(tmp)},
+        check=True,
     )
 
 
@@ -49,8 +64,8 @@ def top_pixels(png: bytes, rows: int) -> set[tuple[int, int, int]]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, bytearray(), b""
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        body = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        body = png[pos + 8 : pos + 8 + length]
         header = body if kind == b"IHDR" else header
         idat += body if kind == b"IDAT" else b""
         pos += 12 + length
@@ -62,7 +77,7 @@ def top_pixels(png: bytes, rows: int) -> set[tuple[int, int, int]]:
     prev, colors = bytearray(stride), set()
     for y in range(min(rows, height)):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], prev[i - bpp] if i >= bpp else 0
@@ -76,13 +91,13 @@ def top_pixels(png: bytes, rows: int) -> set[tuple[int, int, int]]:
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        colors.update(tuple(line[x:x + 3]) for x in range(0, stride, bpp))
+        colors.update(tuple(line[x : x + 3]) for x in range(0, stride, bpp))
         prev = line
     return colors
 
 
 def rgb(hex_color: str) -> tuple[int, int, int]:
-    return tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    return tuple(int(hex_color[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 def test_the_demo_runs_pages_render_with_their_charts(tmp_path, monkeypatch) -> None:
@@ -90,17 +105,25 @@ def test_the_demo_runs_pages_render_with_their_charts(tmp_path, monkeypatch) -> 
     monkeypatch.chdir(tmp_path)
     for name in ("STUDENT_SYNC_DATABASE_URL", "STUDENT_SYNC_LEGACY_URL"):
         monkeypatch.delenv(name, raising=False)
-    for argv in (["init"], ["demo-data", "--students", "300", "--seed", "7"], ["migrate"],
-                 ["demo-data", "--apply-edits", "--seed", "8"],
-                 ["migrate", "--modified-since", "yesterday"]):
+    for argv in (
+        ["init"],
+        ["demo-data", "--students", "300", "--seed", "7"],
+        ["migrate"],
+        ["demo-data", "--apply-edits", "--seed", "8"],
+        ["migrate", "--modified-since", "yesterday"],
+    ):
         assert main(argv) == 0, argv
     pages = sorted((tmp_path / "reports").glob("student_sync_upsert_*.html"))
     assert [p.with_suffix(".json").exists() for p in pages] == [True, True]
 
     for number, page in enumerate(pages, start=1):
         dom = Page(headless(browser, page, tmp_path, "--dump-dom").stdout)
-        charts = {"chart-outcome", "chart-tables", "chart-warnings",
-                  *(f"chart-trend-{i}" for i in range(4))}
+        charts = {
+            "chart-outcome",
+            "chart-tables",
+            "chart-warnings",
+            *(f"chart-trend-{i}" for i in range(4)),
+        }
         assert charts <= dom.ids, charts - dom.ids
         assert dom.tags["svg"] >= 10 and dom.tags["rect"] >= 15
         assert dom.rows["trends-table"] - 1 == number  # the ledger's runs up to this one

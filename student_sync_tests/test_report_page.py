@@ -21,7 +21,7 @@ from student_sync_tests.helpers import FIXED_NOW, init_db, legacy_row, rows, run
 
 HOSTILE = (
     '<script>alert("x")</script>',
-    "\" onmouseover=\"alert('x')\" data-x=\"",
+    '" onmouseover="alert(\'x\')" data-x="',
     "nul\x00byte",
     "សុខា ដារា",  # Khmer, kept as is
 )
@@ -66,8 +66,9 @@ def test_hostile_legacy_text_is_shown_as_text_never_as_markup() -> None:
     report = small_report()
     for r, value in zip(report["detailed_rejections"], HOSTILE, strict=False):
         r["student_id"], r["detail"] = value, value
-    report["detailed_rejections"].append({"student_id": HOSTILE[1], "ipk": HOSTILE[0],
-                                          "reason": HOSTILE[0], "detail": HOSTILE[3]})
+    report["detailed_rejections"].append(
+        {"student_id": HOSTILE[1], "ipk": HOSTILE[0], "reason": HOSTILE[0], "detail": HOSTILE[3]}
+    )
     report["recommendations"] = list(HOSTILE)
     report["summary"]["warnings"] = {HOSTILE[0]: 2}
     report["migration_info"]["filters"]["student_id_range"] = HOSTILE[1]
@@ -126,11 +127,19 @@ def test_conflicts_are_rendered_only_when_the_report_has_them() -> None:
     assert "No registrar edit" in render_report_html(report)
     report["summary"]["conflicts"] = 3
     report["conflicts"] = [
-        {"student_id": "00012", "column": "family_name", "sis_value": "Sok",
-         "legacy_value": HOSTILE[0]},
+        {
+            "student_id": "00012",
+            "column": "family_name",
+            "sis_value": "Sok",
+            "legacy_value": HOSTILE[0],
+        },
         {"student_id": "00013", "column": "family_name", "sis_value": "", "legacy_value": "X"},
-        {"student_id": "00014", "column": "date_of_birth", "sis_value": None,
-         "legacy_value": "2001-01-15"},
+        {
+            "student_id": "00014",
+            "column": "date_of_birth",
+            "sis_value": None,
+            "legacy_value": "2001-01-15",
+        },
     ]
     page = Page(render_report_html(report))
     assert {"conflicts", "chart-conflicts", "conflicts-table"} <= page.ids

@@ -109,9 +109,17 @@ def test_contacts_the_registrar_added_survive(db: str, tmp_path) -> None:
     with engine.begin() as conn:
         conn.execute(
             schema.emergency_contact.insert().values(
-                person_id=person["id"], name="Registrar Contact", relationship="MOTHER",
-                primary_phone="012 000 000", secondary_phone="", email="", address="",
-                is_primary=True, created_at=now, updated_at=now, is_deleted=False,
+                person_id=person["id"],
+                name="Registrar Contact",
+                relationship="MOTHER",
+                primary_phone="012 000 000",
+                secondary_phone="",
+                email="",
+                address="",
+                is_primary=True,
+                created_at=now,
+                updated_at=now,
+                is_deleted=False,
             )  # fmt: skip
         )
     engine.dispose()
@@ -148,15 +156,26 @@ def test_a_student_id_the_registrar_already_used_is_rejected_not_a_failed_batch(
     with engine.begin() as conn:
         person_id = conn.execute(
             schema.person.insert().values(
-                {**schema.DJANGO_DEFAULTS["people_person"], "unique_id": uuid.uuid4(),
-                 "family_name": "MADE", "personal_name": "IN SIS", "full_name": "MADE IN SIS",
-                 "created_at": now, "updated_at": now}
+                {
+                    **schema.DJANGO_DEFAULTS["people_person"],
+                    "unique_id": uuid.uuid4(),
+                    "family_name": "MADE",
+                    "personal_name": "IN SIS",
+                    "full_name": "MADE IN SIS",
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )  # fmt: skip
         ).inserted_primary_key[0]
         conn.execute(
             schema.student_profile.insert().values(
-                {**schema.DJANGO_DEFAULTS["people_studentprofile"], "person_id": person_id,
-                 "student_id": 2, "created_at": now, "updated_at": now}
+                {
+                    **schema.DJANGO_DEFAULTS["people_studentprofile"],
+                    "person_id": person_id,
+                    "student_id": 2,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )  # fmt: skip
         )
     engine.dispose()

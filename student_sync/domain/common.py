@@ -86,9 +86,7 @@ def clean_text(value: object) -> str | None:
     text = _as_text(value) or ""
     if not (text.isascii() and text.isprintable()):
         text = "".join(
-            ch
-            for ch in text
-            if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf")
+            ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf")
         )
     return " ".join(text.split()) or None
 

@@ -85,58 +85,165 @@ def split_phones(raw: object) -> Parsed[tuple[str | None, str | None]]:
         if number is None:
             continue
         if len(number.lstrip("+")) > MAX_DIGITS:
-            warnings.append(warn("UNPARSED_PHONE", "contact_person_phone", "too many digits",
-                                 part))
+            warnings.append(warn("UNPARSED_PHONE", "contact_person_phone", "too many digits", part))
             continue
         if number not in numbers:
             numbers.append(number)
     if not numbers and not warnings:
         warnings.append(warn("UNPARSED_PHONE", "contact_person_phone", "no phone number", text))
     if len(numbers) > 2:
-        warnings.append(warn("EXTRA_PHONE", "contact_person_phone",
-                             f"{len(numbers) - 2} further number(s) dropped", text))
+        warnings.append(
+            warn(
+                "EXTRA_PHONE",
+                "contact_person_phone",
+                f"{len(numbers) - 2} further number(s) dropped",
+                text,
+            )
+        )
     primary = numbers[0] if numbers else None
     secondary = numbers[1] if len(numbers) > 1 else None
     return Parsed((primary, secondary), tuple(warnings))
 
 
 RELATIONSHIPS = (
-    "FATHER", "MOTHER", "SPOUSE", "PARTNER", "SIBLING", "GRANDPARENT", "GUARDIAN", "FRIEND",
+    "FATHER",
+    "MOTHER",
+    "SPOUSE",
+    "PARTNER",
+    "SIBLING",
+    "GRANDPARENT",
+    "GUARDIAN",
+    "FRIEND",
     "OTHER",
 )
 # Uncles, aunts, cousins and in-laws are relatives, not legal guardians: OTHER.
 _RELATION_WORDS: dict[str, tuple[str, ...]] = {
-    "FATHER": ("father", "dad", "daddy", "papa", "pa", "farther", "stepfather",
-               "step father", "\u17aa\u1796\u17bb\u1780", "\u1796\u17bb\u1780"),
-    "MOTHER": ("mother", "mom", "mum", "mommy", "mummy", "mama", "ma", "mather",
-               "stepmother", "step mother", "\u1798\u17d2\u178f\u17b6\u1799",
-               "\u1798\u17d2\u178a\u17b6\u1799", "\u1798\u17c9\u17c2"),
-    "SPOUSE": ("spouse", "husband", "wife", "\u1794\u17d2\u178f\u17b8",
-               "\u1794\u17d2\u178a\u17b8", "\u1794\u17d2\u179a\u1796\u1793\u17d2\u1792"),
+    "FATHER": (
+        "father",
+        "dad",
+        "daddy",
+        "papa",
+        "pa",
+        "farther",
+        "stepfather",
+        "step father",
+        "\u17aa\u1796\u17bb\u1780",
+        "\u1796\u17bb\u1780",
+    ),
+    "MOTHER": (
+        "mother",
+        "mom",
+        "mum",
+        "mommy",
+        "mummy",
+        "mama",
+        "ma",
+        "mather",
+        "stepmother",
+        "step mother",
+        "\u1798\u17d2\u178f\u17b6\u1799",
+        "\u1798\u17d2\u178a\u17b6\u1799",
+        "\u1798\u17c9\u17c2",
+    ),
+    "SPOUSE": (
+        "spouse",
+        "husband",
+        "wife",
+        "\u1794\u17d2\u178f\u17b8",
+        "\u1794\u17d2\u178a\u17b8",
+        "\u1794\u17d2\u179a\u1796\u1793\u17d2\u1792",
+    ),
     "PARTNER": ("partner", "fiance", "fiancee", "boyfriend", "girlfriend"),
-    "SIBLING": ("sibling", "brother", "sister", "bro", "sis", "older brother",
-                "younger brother", "older sister", "younger sister", "elder brother",
-                "elder sister", "big brother", "big sister", "twin", "\u1794\u1784",
-                "\u1794\u17d2\u17a2\u17bc\u1793", "\u1794\u1784\u1794\u17d2\u179a\u17bb\u179f",
-                "\u1794\u1784\u179f\u17d2\u179a\u17b8"),
-    "GRANDPARENT": ("grandparent", "grandfather", "grandmother", "grandpa", "grandma",
-                    "granny", "grand father", "grand mother", "grandparents",
-                    "\u1787\u17b8\u178f\u17b6", "\u1799\u17b6\u1799", "\u178f\u17b6"),
-    "GUARDIAN": ("guardian", "legal guardian", "caretaker", "caregiver", "foster parent",
-                 "foster father", "foster mother", "godparent", "godfather", "godmother",
-                 "sponsor", "\u17a2\u17b6\u178e\u17b6\u1796\u17d2\u1799\u17b6\u1794\u17b6\u179b"),
-    "FRIEND": ("friend", "best friend", "classmate", "roommate", "room mate", "neighbor",
-               "neighbour", "\u1798\u17b7\u178f\u17d2\u178f", "\u1798\u17b7\u178f\u17d2\u178f"
-               "\u1797\u1780\u17d2\u178f\u17b7"),
-    "OTHER": ("other", "uncle", "aunt", "auntie", "aunty", "cousin", "nephew", "niece",
-              "relative", "family", "son", "daughter", "brother in law", "sister in law",
-              "mother in law", "father in law", "teacher", "boss", "employer", "monk",
-              "\u1796\u17bc", "\u1798\u17b8\u1784", "\u17a2\u17ca\u17bb\u17c6",
-              "\u1794\u1784\u1794\u17d2\u17a2\u17bc\u1793\u1787\u17b8\u178a\u17bc\u1793"
-              "\u1798\u17bd\u1799"),
+    "SIBLING": (
+        "sibling",
+        "brother",
+        "sister",
+        "bro",
+        "sis",
+        "older brother",
+        "younger brother",
+        "older sister",
+        "younger sister",
+        "elder brother",
+        "elder sister",
+        "big brother",
+        "big sister",
+        "twin",
+        "\u1794\u1784",
+        "\u1794\u17d2\u17a2\u17bc\u1793",
+        "\u1794\u1784\u1794\u17d2\u179a\u17bb\u179f",
+        "\u1794\u1784\u179f\u17d2\u179a\u17b8",
+    ),
+    "GRANDPARENT": (
+        "grandparent",
+        "grandfather",
+        "grandmother",
+        "grandpa",
+        "grandma",
+        "granny",
+        "grand father",
+        "grand mother",
+        "grandparents",
+        "\u1787\u17b8\u178f\u17b6",
+        "\u1799\u17b6\u1799",
+        "\u178f\u17b6",
+    ),
+    "GUARDIAN": (
+        "guardian",
+        "legal guardian",
+        "caretaker",
+        "caregiver",
+        "foster parent",
+        "foster father",
+        "foster mother",
+        "godparent",
+        "godfather",
+        "godmother",
+        "sponsor",
+        "\u17a2\u17b6\u178e\u17b6\u1796\u17d2\u1799\u17b6\u1794\u17b6\u179b",
+    ),
+    "FRIEND": (
+        "friend",
+        "best friend",
+        "classmate",
+        "roommate",
+        "room mate",
+        "neighbor",
+        "neighbour",
+        "\u1798\u17b7\u178f\u17d2\u178f",
+        "\u1798\u17b7\u178f\u17d2\u178f\u1797\u1780\u17d2\u178f\u17b7",
+    ),
+    "OTHER": (
+        "other",
+        "uncle",
+        "aunt",
+        "auntie",
+        "aunty",
+        "cousin",
+        "nephew",
+        "niece",
+        "relative",
+        "family",
+        "son",
+        "daughter",
+        "brother in law",
+        "sister in law",
+        "mother in law",
+        "father in law",
+        "teacher",
+        "boss",
+        "employer",
+        "monk",
+        "\u1796\u17bc",
+        "\u1798\u17b8\u1784",
+        "\u17a2\u17ca\u17bb\u17c6",
+        "\u1794\u1784\u1794\u17d2\u17a2\u17bc\u1793\u1787\u17b8\u178a\u17bc\u1793"
+        "\u1798\u17bd\u1799",
+    ),
 }
-_RELATION_INDEX = {fold(word): choice for choice, words in _RELATION_WORDS.items()
-                   for word in words}
+_RELATION_INDEX = {
+    fold(word): choice for choice, words in _RELATION_WORDS.items() for word in words
+}
 _POSSESSIVE = re.compile(r"^(?:my|his|her|the|student s|students)\s+")
 
 
@@ -157,6 +264,7 @@ def relationship_choice(raw: object) -> Parsed[str]:
     if found is None and key.replace(" ", "") in _RELATION_INDEX:
         found = _RELATION_INDEX[key.replace(" ", "")]
     if found is None:
-        return Parsed("OTHER", (warn("UNKNOWN_RELATIONSHIP", "relationship", "unrecognized",
-                                     text),))
+        return Parsed(
+            "OTHER", (warn("UNKNOWN_RELATIONSHIP", "relationship", "unrecognized", text),)
+        )
     return Parsed(found)

@@ -25,10 +25,20 @@ _SQLSERVER_EMPTY = date(1900, 1, 1)
 _MONTHS = {
     name: number
     for number, names in enumerate(
-        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")),
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
         start=1,
     )
     for name in names
@@ -41,11 +51,13 @@ _ISO = re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})" + _TIME
 _NUMERIC = re.compile(r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4})" + _TIME + r"$")
 _MON_FIRST = re.compile(
     r"^(?P<mon>[A-Za-z]{3,9})\.?[ -]+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?[ -]+(?P<y>\d{4})"
-    + _TIME + r"$"
+    + _TIME
+    + r"$"
 )
 _DAY_FIRST = re.compile(
     r"^(?P<d>\d{1,2})(?:st|nd|rd|th)?[ -]+(?P<mon>[A-Za-z]{3,9})\.?,?[ -]+(?P<y>\d{4})"
-    + _TIME + r"$"
+    + _TIME
+    + r"$"
 )
 _COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 
@@ -126,8 +138,9 @@ def parse_date(raw: object, field: str) -> Parsed[date | None]:
     except (_BadDate, ValueError, OverflowError) as exc:
         return Parsed(None, (warn("INVALID_DATE", field, str(exc), text),))
     if value == _SQLSERVER_EMPTY:
-        return Parsed(None, (warn("INVALID_DATE", field, "SQL Server empty-date placeholder",
-                                  text),))
+        return Parsed(
+            None, (warn("INVALID_DATE", field, "SQL Server empty-date placeholder", text),)
+        )
     return Parsed(value)
 
 

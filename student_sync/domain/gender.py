@@ -6,15 +6,42 @@ from .common import Parsed, clean_text, fold, warn
 
 _GENDERS: dict[str, tuple[str, bool]] = {}
 for _keys, _value in (
-    (("m", "male", "man", "boy", "mr", "masculine", "\u1794\u17d2\u179a\u17bb\u179f"),
-     ("M", False)),
-    (("f", "female", "woman", "girl", "ms", "mrs", "miss", "feminine",
-      "\u179f\u17d2\u179a\u17b8"), ("F", False)),
-    (("monk", "monks", "ven", "venerable", "bhikkhu", "bhikku", "novice monk",
-      "\u1797\u17b7\u1780\u17d2\u1781\u17bb"), ("M", True)),
+    (
+        ("m", "male", "man", "boy", "mr", "masculine", "\u1794\u17d2\u179a\u17bb\u179f"),
+        ("M", False),
+    ),
+    (
+        (
+            "f",
+            "female",
+            "woman",
+            "girl",
+            "ms",
+            "mrs",
+            "miss",
+            "feminine",
+            "\u179f\u17d2\u179a\u17b8",
+        ),
+        ("F", False),
+    ),
+    (
+        (
+            "monk",
+            "monks",
+            "ven",
+            "venerable",
+            "bhikkhu",
+            "bhikku",
+            "novice monk",
+            "\u1797\u17b7\u1780\u17d2\u1781\u17bb",
+        ),
+        ("M", True),
+    ),
     (("n", "nonbinary", "non binary", "other", "o", "third gender"), ("N", False)),
-    (("x", "u", "unknown", "not stated", "not specified", "unspecified", "prefer not to say"),
-     ("X", False)),
+    (
+        ("x", "u", "unknown", "not stated", "not specified", "unspecified", "prefer not to say"),
+        ("X", False),
+    ),
 ):
     for _key in _keys:
         _GENDERS[_key] = _value

@@ -71,12 +71,25 @@ def _candidate(
         return _classify(text, field)
     every, some = _repeats(text, english_words(name))
     if every:
-        return None, False, (warn("INVALID_KHMER", field, "Latin text (the English name), not "
-                                  "converted", text),)
+        return (
+            None,
+            False,
+            (warn("INVALID_KHMER", field, "Latin text (the English name), not converted", text),),
+        )
     value, valid, warnings = _classify(text, field)
     if some and not valid:
-        return None, False, (warn("INVALID_KHMER", field, "Latin text (part of the English "
-                                  "name), not converted", text),)
+        return (
+            None,
+            False,
+            (
+                warn(
+                    "INVALID_KHMER",
+                    field,
+                    "Latin text (part of the English name), not converted",
+                    text,
+                ),
+            ),
+        )
     return value, valid, warnings
 
 
@@ -95,8 +108,7 @@ def _classify(text: str, field: str) -> tuple[str | None, bool, tuple[DomainWarn
     if problem is None:
         return converted, True, ()
     if _NOT_LIMON_LEFTOVER.search(converted):
-        return None, False, (warn("INVALID_KHMER", field, "not Limon text, not converted",
-                                  text),)
+        return None, False, (warn("INVALID_KHMER", field, "not Limon text, not converted", text),)
     return converted, False, (warn("INVALID_KHMER", field, f"Limon: {problem}", text),)
 
 

@@ -19,8 +19,17 @@ _FLAG_CODES = frozenset({"AF", "ST"})
 _GROUP = re.compile(r"<([^<>]*)>|\{([^{}]*)\}|\(([^()]*)\)|\[([^\[\]]*)\]")
 _REMARK = re.compile(r"\[([^\[\]]*)\]")
 _CODE_SPLIT = re.compile(r"[\s,;/+&|]+")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'",
-                              "\u2010": "-", "\u2011": "-", "\u2013": "-"})
+_APOSTROPHES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "`": "'",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2013": "-",
+    }
+)
 _NAME_PUNCT = "-'."
 
 

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from .common import Parsed, clean_text, fold, warn
 
-_NOT_TRANSFER = frozenset({
-    "no", "n", "0", "false", "f", "none", "nil", "non", "not", "no transfer", "not transfer",
-    "not transferred", "nope", "x", "\u1791\u17c1",
-})
+_NOT_TRANSFER = frozenset(
+    {
+        "no",
+        "n",
+        "0",
+        "false",
+        "f",
+        "none",
+        "nil",
+        "non",
+        "not",
+        "no transfer",
+        "not transfer",
+        "not transferred",
+        "nope",
+        "x",
+        "\u1791\u17c1",
+    }
+)
 
 
 def transfer_flag(raw: object) -> bool:
@@ -20,24 +35,85 @@ def transfer_flag(raw: object) -> bool:
 
 
 STATUSES = (
-    "ACTIVE", "INACTIVE", "GRADUATED", "DROPPED", "SUSPENDED", "TRANSFERRED", "FROZEN",
+    "ACTIVE",
+    "INACTIVE",
+    "GRADUATED",
+    "DROPPED",
+    "SUSPENDED",
+    "TRANSFERRED",
+    "FROZEN",
     "UNKNOWN",
 )
 NULL_STATUS = "UNKNOWN"
 """Status of a row whose legacy status is null (see :func:`status_choice`)."""
 
 _STATUS_WORDS: dict[str, tuple[str, ...]] = {
-    "ACTIVE": ("active", "a", "act", "enrolled", "enroll", "studying", "current", "present",
-               "in progress", "registered", "continuing", "ongoing"),
-    "INACTIVE": ("inactive", "i", "in active", "not active", "on leave", "leave", "break",
-                 "deferred", "defer", "postponed", "paused", "stopped", "stop"),
-    "GRADUATED": ("graduated", "graduate", "grad", "g", "completed", "complete", "finished",
-                  "alumni", "alumnus", "alumna"),
-    "DROPPED": ("dropped", "drop", "dropout", "drop out", "dropped out", "d", "withdrawn",
-                "withdraw", "withdrew", "quit", "left", "expelled", "dismissed", "terminated"),
+    "ACTIVE": (
+        "active",
+        "a",
+        "act",
+        "enrolled",
+        "enroll",
+        "studying",
+        "current",
+        "present",
+        "in progress",
+        "registered",
+        "continuing",
+        "ongoing",
+    ),
+    "INACTIVE": (
+        "inactive",
+        "i",
+        "in active",
+        "not active",
+        "on leave",
+        "leave",
+        "break",
+        "deferred",
+        "defer",
+        "postponed",
+        "paused",
+        "stopped",
+        "stop",
+    ),
+    "GRADUATED": (
+        "graduated",
+        "graduate",
+        "grad",
+        "g",
+        "completed",
+        "complete",
+        "finished",
+        "alumni",
+        "alumnus",
+        "alumna",
+    ),
+    "DROPPED": (
+        "dropped",
+        "drop",
+        "dropout",
+        "drop out",
+        "dropped out",
+        "d",
+        "withdrawn",
+        "withdraw",
+        "withdrew",
+        "quit",
+        "left",
+        "expelled",
+        "dismissed",
+        "terminated",
+    ),
     "SUSPENDED": ("suspended", "suspend", "suspension", "s", "on hold", "hold", "blocked"),
-    "TRANSFERRED": ("transferred", "transfer", "transfered", "transfer out",
-                    "transferred out", "t"),
+    "TRANSFERRED": (
+        "transferred",
+        "transfer",
+        "transfered",
+        "transfer out",
+        "transferred out",
+        "t",
+    ),
     "FROZEN": ("frozen", "freeze", "froze", "f"),
 }
 _STATUS_INDEX = {fold(w): choice for choice, words in _STATUS_WORDS.items() for w in words}

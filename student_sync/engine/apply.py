@@ -83,15 +83,11 @@ def upsert(
 
     if _bulk(conn, rows):
         stage = _stage(conn, table, rows)
-        stmt = postgresql.insert(table).from_select(
-            columns, select(*(stage.c[c] for c in columns))
-        )
+        stmt = postgresql.insert(table).from_select(columns, select(*(stage.c[c] for c in columns)))
         conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)))
         return
     stmt = (postgresql.insert if _is_postgres(conn) else sqlite.insert)(table)
-    execute_many(
-        conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)), rows
-    )
+    execute_many(conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)), rows)
 
 
 def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -106,9 +102,7 @@ def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
     if _bulk(conn, rows):
         stage = _stage(conn, table, rows)
         conn.execute(
-            update(table)
-            .values({c: stage.c[c] for c in columns})
-            .where(table.c.id == stage.c.id)
+            update(table).values({c: stage.c[c] for c in columns}).where(table.c.id == stage.c.id)
         )
         return
     stmt = (

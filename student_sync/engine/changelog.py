@@ -74,6 +74,8 @@ SIS_TABLE_NAMES: dict[str, str] = {
 def sis_table_names(contact_table: str) -> dict[str, str]:
     """The SIS table of each part, with the run's contact table."""
     return {**SIS_TABLE_NAMES, "contact": contact_table}
+
+
 SPONSORSHIPS = schema.sponsored_student.name
 DIGEST_CHARS = 8  # 32 bits per column (hex)
 # Compact JSON of a change: one encoder for the run (json.dumps with options builds one a call).
@@ -118,9 +120,7 @@ def digests(part: str, values: Mapping[str, Any] | None) -> str | None:
         return None
     columns, get = OWNED[part], values.get
     # Text (most values) inline: a call per value was most of a create's bookkeeping.
-    crcs = [
-        zlib.crc32(v.encode(), 1) if type(v) is str else _crc(v) for v in map(get, columns)
-    ]
+    crcs = [zlib.crc32(v.encode(), 1) if type(v) is str else _crc(v) for v in map(get, columns)]
     return struct.pack(f">{len(columns)}I", *crcs).hex()
 
 

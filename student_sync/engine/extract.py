@@ -344,9 +344,7 @@ def _page_rows(rows: list[Any], window: DateWindow) -> list[dict[str, Any]]:
     """
     names = [*schema.LEGACY_COLUMNS, "_key", "_digest"]
     return [
-        {name: r[name] for name in names}
-        for r in rows
-        if row_in_window(r["_effective"], window)
+        {name: r[name] for name in names} for r in rows if row_in_window(r["_effective"], window)
     ]
 
 

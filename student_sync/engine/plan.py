@@ -154,6 +154,7 @@ class Planner:
     @property
     def contact_table(self) -> Table:
         return self.sis.contact_table if self.sis is not None else schema.emergency_contact
+
     # True when the sync state held no row when the run started (a first load): the only
     # states a page can then have are those of rows this run read before, and pages come in
     # key order, so only keys that tie with the previous page's last key need looking up
@@ -165,8 +166,9 @@ class Planner:
         keys = [r["_key"] for r in rows if r["_key"] is not None]
         if not self.state_empty_at_start:
             return keys
-        last, self._last_key_read = self._last_key_read, max(
-            (key_order(k) for k in keys), default=self._last_key_read
+        last, self._last_key_read = (
+            self._last_key_read,
+            max((key_order(k) for k in keys), default=self._last_key_read),
         )
         if last is None:
             return []

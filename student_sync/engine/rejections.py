@@ -162,13 +162,16 @@ def rejection_overview(conn: Connection, *, top: int = 5, oldest: int = 5) -> Re
     is_open = t.c.resolved_at.is_(None)
     count = func.count().label("n")
     reasons = conn.execute(
-        select(t.c.reason, count).where(is_open).group_by(t.c.reason).order_by(count.desc(),
-                                                                                t.c.reason)
+        select(t.c.reason, count)
+        .where(is_open)
+        .group_by(t.c.reason)
+        .order_by(count.desc(), t.c.reason)
     ).all()
     first = conn.execute(
-        select(t).where(is_open).order_by(t.c.first_seen_at, t.c.reason, t.c.legacy_id).limit(
-            oldest
-        )
+        select(t)
+        .where(is_open)
+        .order_by(t.c.first_seen_at, t.c.reason, t.c.legacy_id)
+        .limit(oldest)
     )
     return RejectionOverview(
         open_total=sum(n for _, n in reasons),
@@ -196,8 +199,7 @@ def overview_markdown(overview: RejectionOverview, *, timezone: str = DEFAULT_TI
     for r in overview.oldest:
         shown = r.student_id.replace("|", "\\|") or "(empty)"
         lines.append(
-            f"| `{shown}` | {r.reason} | {local_time(r.first_seen_at, timezone)} | "
-            f"{r.runs_seen} |"
+            f"| `{shown}` | {r.reason} | {local_time(r.first_seen_at, timezone)} | {r.runs_seen} |"
         )
     return "\n".join(lines)
 

@@ -183,9 +183,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     }
 
 
-def write_report(
-    summary: RunSummary, reports_dir: Path, trends: Sequence[TrendPoint] = ()
-) -> Path:
+def write_report(summary: RunSummary, reports_dir: Path, trends: Sequence[TrendPoint] = ()) -> Path:
     """``<dir>/student_sync_<mode>_<YYYYmmdd_HHMMSS>.json``, never overwriting an earlier one,
     and its HTML page beside it (``trends``: the ledger's recent runs). Returns the JSON path."""
     reports_dir.mkdir(parents=True, exist_ok=True)

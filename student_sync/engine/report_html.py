@@ -25,13 +25,20 @@ SUCCESS_AXIS_FLOOR = 80.0  # the success chart starts here while every run is ab
 WIDE_WIDTH, SMALL_WIDTH = 940, 460  # the page's content width, and half of it (SVG units = px)
 
 LEVEL_COLORS = {
-    "ok": "#1a7f37", "normal": "#1a7f37", "optimal": "#1a7f37",
-    "warning": "#b35c00", "acceptable": "#2f6fb0", "inefficient": "#b35c00",
+    "ok": "#1a7f37",
+    "normal": "#1a7f37",
+    "optimal": "#1a7f37",
+    "warning": "#b35c00",
+    "acceptable": "#2f6fb0",
+    "inefficient": "#b35c00",
     "critical": "#c62828",
 }
 ACTION_COLORS = {
-    "created": "#2f6fb0", "updated": "#7b5ea7", "skipped": "#9aa5b1",
-    "deleted": "#c2571a", "ended": "#c2571a",
+    "created": "#2f6fb0",
+    "updated": "#7b5ea7",
+    "skipped": "#9aa5b1",
+    "deleted": "#c2571a",
+    "ended": "#c2571a",
 }
 REJECTED_COLOR, WARNING_COLOR, CONFLICT_COLOR = "#c62828", "#b35c00", "#7b5ea7"
 WRITTEN_COLOR, UNCHANGED_COLOR = "#2f6fb0", "#9aa5b1"
@@ -88,9 +95,7 @@ def write_html_report(
     """Write the page beside ``json_path`` (atomically, like the JSON) and return its path."""
     path = html_path_for(json_path)
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(
-        render_report_html(report, trends, source_name=json_path.name), encoding="utf-8"
-    )
+    tmp.write_text(render_report_html(report, trends, source_name=json_path.name), encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -270,8 +275,8 @@ def line_chart_svg(
     n = len(x_labels)
     values = [v for s in series for v in s.values if v is not None]
     largest = max(values, default=0)
-    ceiling = y_max if y_max is not None else _nice_ceiling(
-        max(largest, 4) if whole_numbers else largest
+    ceiling = (
+        y_max if y_max is not None else _nice_ceiling(max(largest, 4) if whole_numbers else largest)
     )
 
     def px(i: int) -> float:
@@ -351,9 +356,7 @@ def _card(
     label: str, value: str, level: str | None = None, note: str = "", color: str | None = None
 ) -> str:
     color = color or LEVEL_COLORS.get(level or "", "#1f2933")
-    badge = (
-        f'<span class="badge" style="background:{color}">{esc(level)}</span>' if level else ""
-    )
+    badge = f'<span class="badge" style="background:{color}">{esc(level)}</span>' if level else ""
     return (
         f'<div class="card"><div class="label">{esc(label)}</div>'
         f'<div class="big" style="color:{color}">{value}</div>{badge}'
@@ -372,21 +375,45 @@ def _headline(report: Mapping[str, Any]) -> str:
     warnings = sum(_int(v) for v in s.get("warnings", {}).values())
     run_status = str(info.get("status", "completed"))
     cards = [
-        _card("Status", esc(status.upper()), status,
-              "" if run_status == "completed" else f"run {esc(run_status)}"),
-        _card("Success rate", f"{_num(s.get('success_rate')):.1f}%", s.get("success_level"),
-              "processed rows not rejected"),
-        _card("Efficiency", f"{_num(s.get('efficiency')):.1f}%", s.get("efficiency_level"),
-              "processed rows needing no write"),
-        _card("Processed", _fmt(processed), None,
-              f"of {_fmt(_int(s.get('input', {}).get('total_legacy_records')))} selected"),
-        _card("Rejected", _fmt(rejected), None, f"{_fmt(warnings)} data-quality warning(s)",
-              color=REJECTED_COLOR if rejected else None),
+        _card(
+            "Status",
+            esc(status.upper()),
+            status,
+            "" if run_status == "completed" else f"run {esc(run_status)}",
+        ),
+        _card(
+            "Success rate",
+            f"{_num(s.get('success_rate')):.1f}%",
+            s.get("success_level"),
+            "processed rows not rejected",
+        ),
+        _card(
+            "Efficiency",
+            f"{_num(s.get('efficiency')):.1f}%",
+            s.get("efficiency_level"),
+            "processed rows needing no write",
+        ),
+        _card(
+            "Processed",
+            _fmt(processed),
+            None,
+            f"of {_fmt(_int(s.get('input', {}).get('total_legacy_records')))} selected",
+        ),
+        _card(
+            "Rejected",
+            _fmt(rejected),
+            None,
+            f"{_fmt(warnings)} data-quality warning(s)",
+            color=REJECTED_COLOR if rejected else None,
+        ),
     ]
     if "conflicts" in s or "conflicts" in report:
         count = _int(s.get("conflicts", len(report.get("conflicts") or ())))
-        cards.append(_card("Conflicts", _fmt(count), "warning" if count else None,
-                           "SIS edits vs legacy values"))
+        cards.append(
+            _card(
+                "Conflicts", _fmt(count), "warning" if count else None, "SIS edits vs legacy values"
+            )
+        )
     outcome = stacked_bar_svg(
         [
             Bar("written", max(successful - unchanged, 0), WRITTEN_COLOR),
@@ -397,8 +424,10 @@ def _headline(report: Mapping[str, Any]) -> str:
     )
     banner = ""
     if info.get("dry_run"):
-        banner = ('<p class="banner">Dry run: nothing was written to the database; the counts '
-                  "are what the real run would do.</p>")
+        banner = (
+            '<p class="banner">Dry run: nothing was written to the database; the counts '
+            "are what the real run would do.</p>"
+        )
     if info.get("error"):
         banner += f'<p class="banner critical">Run {esc(run_status)}: {esc(info["error"])}</p>'
     return (
@@ -411,9 +440,13 @@ def _tables_section(summary: Mapping[str, Any]) -> str:
     charts = "".join(
         f'<figure class="small"><figcaption>{esc(title)}</figcaption>'
         + bar_chart_svg(
-            [Bar(action, _num(summary.get(key, {}).get(action)), ACTION_COLORS[action])
-             for action in actions],
-            title=f"{title}: rows per action", width=SMALL_WIDTH, label_width=90,
+            [
+                Bar(action, _num(summary.get(key, {}).get(action)), ACTION_COLORS[action])
+                for action in actions
+            ],
+            title=f"{title}: rows per action",
+            width=SMALL_WIDTH,
+            label_width=90,
         )
         + "</figure>"
         for key, title, actions in TABLE_ACTIONS
@@ -434,8 +467,7 @@ def _rejections_section(report: Mapping[str, Any], max_listed: int) -> str:
     breakdown = rejected.get("breakdown") or {}
     total = _int(rejected.get("total"))
     if not total and not breakdown:
-        return _section("rejections", "Rejections by reason",
-                        "<p>No row was rejected.</p>")
+        return _section("rejections", "Rejections by reason", "<p>No row was rejected.</p>")
     bars = [Bar(str(reason), _num(n), REJECTED_COLOR) for reason, n in breakdown.items()]
     detailed = report.get("detailed_rejections") or []
     listed = detailed[:max_listed]
@@ -446,7 +478,7 @@ def _rejections_section(report: Mapping[str, Any], max_listed: int) -> str:
         if isinstance(r, Mapping)
     )
     more = (
-        f"<p class=\"muted\">The first {len(listed):,} of {total:,} rejected rows (the JSON "
+        f'<p class="muted">The first {len(listed):,} of {total:,} rejected rows (the JSON '
         f"report holds {len(detailed):,}; <code>student-sync rejections</code> lists every open "
         "one).</p>"
         if total > len(listed)
@@ -456,7 +488,7 @@ def _rejections_section(report: Mapping[str, Any], max_listed: int) -> str:
         "rejections",
         f"Rejections by reason ({total:,})",
         f'<figure id="chart-rejections">'
-        f'{bar_chart_svg(bars, title="Rejected rows per reason")}</figure>'
+        f"{bar_chart_svg(bars, title='Rejected rows per reason')}</figure>"
         "<p>Rejected rows are stored with their reason and re-evaluated by the next run.</p>"
         '<table id="rejections-table" class="rows">'
         f"{_columns(14, 12, 24)}<thead><tr><th>Student id</th><th>IPK</th>"
@@ -485,8 +517,11 @@ def _conflicts_section(report: Mapping[str, Any], max_listed: int) -> str:
     listed_all = [c for c in report.get("conflicts") or [] if isinstance(c, Mapping)]
     total = _int(summary.get("conflicts", len(listed_all)))
     if not total and not listed_all:
-        return _section("conflicts", "Conflicts",
-                        "<p>No registrar edit in the SIS met a different legacy value.</p>")
+        return _section(
+            "conflicts",
+            "Conflicts",
+            "<p>No registrar edit in the SIS met a different legacy value.</p>",
+        )
     per_column = Counter(str(c.get("column", "?")) for c in listed_all)
     bars = [Bar(col, n, CONFLICT_COLOR) for col, n in per_column.most_common()]
     listed = listed_all[:max_listed]
@@ -502,8 +537,7 @@ def _conflicts_section(report: Mapping[str, Any], max_listed: int) -> str:
         else ""
     )
     chart = (
-        f'<figure id="chart-conflicts">{bar_chart_svg(bars, title="Conflicts per column")}'
-        "</figure>"
+        f'<figure id="chart-conflicts">{bar_chart_svg(bars, title="Conflicts per column")}</figure>'
         if bars
         else ""
     )
@@ -519,9 +553,7 @@ def _conflicts_section(report: Mapping[str, Any], max_listed: int) -> str:
     )
 
 
-def _trends_section(
-    trends: Sequence[TrendPoint], run_id: str | None, zone: tzinfo
-) -> str:
+def _trends_section(trends: Sequence[TrendPoint], run_id: str | None, zone: tzinfo) -> str:
     if not trends:
         return _section(
             "trends",
@@ -540,38 +572,60 @@ def _trends_section(
     charts = [
         line_chart_svg(
             [Series("success rate", [t.success_rate for t in trends], LEVEL_COLORS["ok"])],
-            labels, title="Success rate (%)", y_max=100, unit="%",
-            y_min=SUCCESS_AXIS_FLOOR if all(t.success_rate >= SUCCESS_AXIS_FLOOR
-                                            for t in trends) else 0,
+            labels,
+            title="Success rate (%)",
+            y_max=100,
+            unit="%",
+            y_min=SUCCESS_AXIS_FLOOR
+            if all(t.success_rate >= SUCCESS_AXIS_FLOOR for t in trends)
+            else 0,
             thresholds=((95, LEVEL_COLORS["warning"]), (90, LEVEL_COLORS["critical"])),
-            highlight=mark, tick_labels=ticks,
+            highlight=mark,
+            tick_labels=ticks,
         ),
         line_chart_svg(
             [Series("efficiency", [t.efficiency for t in trends], WRITTEN_COLOR)],
-            labels, title="Efficiency (%)", y_max=100, unit="%",
-            thresholds=((70, "#9aa5b1"), (30, "#9aa5b1")), highlight=mark,
+            labels,
+            title="Efficiency (%)",
+            y_max=100,
+            unit="%",
+            thresholds=((70, "#9aa5b1"), (30, "#9aa5b1")),
+            highlight=mark,
             tick_labels=ticks,
         ),
         line_chart_svg(
             [
                 Series("open", [t.rejections_open for t in trends], REJECTED_COLOR),
-                Series("resolved by the run", [t.rejections_resolved for t in trends],
-                       LEVEL_COLORS["ok"]),
-                Series("rejected by the run", [float(t.rejected) for t in trends],
-                       WARNING_COLOR),
+                Series(
+                    "resolved by the run",
+                    [t.rejections_resolved for t in trends],
+                    LEVEL_COLORS["ok"],
+                ),
+                Series("rejected by the run", [float(t.rejected) for t in trends], WARNING_COLOR),
             ],
-            labels, title="Rejections", whole_numbers=True, highlight=mark, tick_labels=ticks,
+            labels,
+            title="Rejections",
+            whole_numbers=True,
+            highlight=mark,
+            tick_labels=ticks,
         ),
         line_chart_svg(
             [Series("duration", [t.duration_seconds for t in trends], "#52606d")],
-            labels, title="Duration (s)", unit="s", highlight=mark, tick_labels=ticks,
+            labels,
+            title="Duration (s)",
+            unit="s",
+            highlight=mark,
+            tick_labels=ticks,
         ),
     ]
-    titles = ("Success rate", "Efficiency", "Rejections: open, resolved, rejected",
-              "Duration (seconds)")
+    titles = (
+        "Success rate",
+        "Efficiency",
+        "Rejections: open, resolved, rejected",
+        "Duration (seconds)",
+    )
     figures = "".join(
-        f'<figure class="trend" id="chart-trend-{i}"><figcaption>{esc(t)}</figcaption>{c}'
-        "</figure>"
+        f'<figure class="trend" id="chart-trend-{i}"><figcaption>{esc(t)}</figcaption>{c}</figure>'
         for i, (t, c) in enumerate(zip(titles, charts, strict=True))
     )
     this_run = ' class="this-run"'
@@ -603,11 +657,19 @@ def _opt(value: float | None, pattern: str = "{:,}") -> str:
 
 
 _SETTING_LABELS = {
-    "run_id": "Run id", "status": "Status", "mode": "Mode", "dry_run": "Dry run",
-    "force_update": "Force update", "batch_size": "Batch size",
-    "mapping_version": "Mapping version", "timezone": "School time zone",
-    "database": "Database", "start_time": "Started", "end_time": "Finished",
-    "duration_seconds": "Duration (s)", "error": "Error",
+    "run_id": "Run id",
+    "status": "Status",
+    "mode": "Mode",
+    "dry_run": "Dry run",
+    "force_update": "Force update",
+    "batch_size": "Batch size",
+    "mapping_version": "Mapping version",
+    "timezone": "School time zone",
+    "database": "Database",
+    "start_time": "Started",
+    "end_time": "Finished",
+    "duration_seconds": "Duration (s)",
+    "error": "Error",
 }
 
 
@@ -618,21 +680,28 @@ def _settings_section(info: Mapping[str, Any]) -> str:
         if v is None or v == "":
             return '<span class="muted">\u2013</span>'
         if isinstance(v, Mapping | list):
-            return esc(", ".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, Mapping)
-                       else ", ".join(map(str, v)))
+            return esc(
+                ", ".join(f"{k}={x}" for k, x in v.items())
+                if isinstance(v, Mapping)
+                else ", ".join(map(str, v))
+            )
         return esc(v)
 
     filters = info.get("filters") or {}
-    rows = [
-        (f"Filter: {str(k).replace('_', ' ')}", value(v)) for k, v in filters.items()
-    ] if isinstance(filters, Mapping) else []
+    rows = (
+        [(f"Filter: {str(k).replace('_', ' ')}", value(v)) for k, v in filters.items()]
+        if isinstance(filters, Mapping)
+        else []
+    )
     for key, v in info.items():
         if key != "filters":
-            rows.append((_SETTING_LABELS.get(key, str(key).replace("_", " ").capitalize()),
-                         value(v)))
+            rows.append(
+                (_SETTING_LABELS.get(key, str(key).replace("_", " ").capitalize()), value(v))
+            )
     body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return _section("settings", "Filters and settings of the run",
-                    f'<table class="settings">{body}</table>')
+    return _section(
+        "settings", "Filters and settings of the run", f'<table class="settings">{body}</table>'
+    )
 
 
 def _columns(*percents: int) -> str:
@@ -706,8 +775,11 @@ def render_report_html(
     body = (
         f'<h1>{esc(title)}</h1><p class="sub">{subtitle}</p>'
         f"{_headline(report)}"
-        + (_section("recommendations", "What to do", f"<ul>{recommendations}</ul>")
-           if recommendations else "")
+        + (
+            _section("recommendations", "What to do", f"<ul>{recommendations}</ul>")
+            if recommendations
+            else ""
+        )
         + _trends_section(trends, info.get("run_id"), zone)
         + _tables_section(summary)
         + _rejections_section(report, max_listed)
@@ -716,12 +788,13 @@ def render_report_html(
         + _settings_section(info)
     )
     footer = (
-        f"Generated by student_sync from {esc(source_name)}." if source_name
+        f"Generated by student_sync from {esc(source_name)}."
+        if source_name
         else "Generated by student_sync."
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
-        f'<body><main>{body}<footer>{footer}</footer></main></body></html>\n'
+        f"<body><main>{body}<footer>{footer}</footer></main></body></html>\n"
     )

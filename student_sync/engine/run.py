@@ -285,9 +285,7 @@ def render_run_report(engine: Engine, run_id: str | None = None) -> Path:
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ReportUnavailable(
-            f"the report of run {row.run_id} is no longer at {path}"
-        ) from None
+        raise ReportUnavailable(f"the report of run {row.run_id} is no longer at {path}") from None
     except (OSError, ValueError) as exc:
         raise ReportUnavailable(f"cannot read the report {path}: {exc}") from None
     return write_html_report(path, report, trends)
@@ -462,7 +460,7 @@ def run_sync(
                         "conflicts": [asdict(c) for c in conflicts],
                         "planned_at": started.isoformat(),
                         "database": database,
-                    }
+                    },
                 )
             else:
                 _apply_all(

@@ -197,6 +197,7 @@ class SisInspection:
     def add_unwritable(self, problem: str) -> None:
         self.unwritable.append(problem)
         self.problems.append(problem)
+
     schema: SisSchema | None = None
 
     @property

@@ -6,7 +6,6 @@ so each shows in the run timeline with its own logs and timing; they pass a chan
 handle to the plan stored in the SIS database's sync tables), never rows.
 """
 
-
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -53,13 +52,20 @@ from student_sync.orchestration.slices import check_settings, resolve_slice
 GROUP = "student_sync"
 # The kind badge names the database this code location is configured with.
 SIS_KIND = configured_database_kind()
-TABLE_ASSETS: tuple[str, ...] = ("persons", "student_profiles", "emergency_contacts",
-                                 "sponsorships")
+TABLE_ASSETS: tuple[str, ...] = (
+    "persons",
+    "student_profiles",
+    "emergency_contacts",
+    "sponsorships",
+)
 # Ranges of cells run as one run each; Dagster splits a 2-D backfill along the dimension with
 # fewer keys, so R ID ranges x D days (R <= D) become R runs: one run per ID range.
 BACKFILL = dg.BackfillPolicy.single_run()
-PARTITIONED: dict[str, Any] = {"partitions_def": student_partitions, "backfill_policy": BACKFILL,
-                               "group_name": GROUP}
+PARTITIONED: dict[str, Any] = {
+    "partitions_def": student_partitions,
+    "backfill_policy": BACKFILL,
+    "group_name": GROUP,
+}
 
 
 class PlanConfig(dg.Config):
@@ -80,27 +86,37 @@ class PlanConfig(dg.Config):
     description="The legacy rows of the selected cells: row count, unusable ids and how empty "
     "the key columns are, before anything is planned.",
 )
-def legacy_students(context: dg.AssetExecutionContext, sis: SisDatabase,
-                    settings: SyncSettings) -> dg.MaterializeResult:
+def legacy_students(
+    context: dg.AssetExecutionContext, sis: SisDatabase, settings: SyncSettings
+) -> dg.MaterializeResult:
     check_settings(settings)
     sl = resolve_slice(context.op_execution_context)
     options = settings.base_options().with_(id_ranges=sl.id_ranges, window=sl.window)
     started = time.monotonic()
     with engine_errors():
         profile = profile_legacy(sis.urls(), options)
-    context.log.info(f"{sl.label}: {profile.row_count:,} legacy rows "
-                     f"({profile.bad_id_count:,} unusable ids in the window)")
-    rows = ({"dagster/row_count": dg.MetadataValue.int(profile.row_count)} if sl.cells == 1
-            else counts_metadata({"row_count": profile.row_count}, sl.cells))
-    return dg.MaterializeResult(metadata={
-        **rows,
-        **counts_metadata({"bad_id_count": profile.bad_id_count}, sl.cells),
-        **{named(f"null_rate_{name}", sl.cells): dg.MetadataValue.float(round(rate, 2))
-           for name, rate in profile.null_rates.items()},
-        **scope_metadata(sl),
-        "source": dg.MetadataValue.text(sis.describe()),
-        "duration_seconds": dg.MetadataValue.float(round(elapsed(started), 3)),
-    })
+    context.log.info(
+        f"{sl.label}: {profile.row_count:,} legacy rows "
+        f"({profile.bad_id_count:,} unusable ids in the window)"
+    )
+    rows = (
+        {"dagster/row_count": dg.MetadataValue.int(profile.row_count)}
+        if sl.cells == 1
+        else counts_metadata({"row_count": profile.row_count}, sl.cells)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **rows,
+            **counts_metadata({"bad_id_count": profile.bad_id_count}, sl.cells),
+            **{
+                named(f"null_rate_{name}", sl.cells): dg.MetadataValue.float(round(rate, 2))
+                for name, rate in profile.null_rates.items()
+            },
+            **scope_metadata(sl),
+            "source": dg.MetadataValue.text(sis.describe()),
+            "duration_seconds": dg.MetadataValue.float(round(elapsed(started), 3)),
+        }
+    )
 
 
 @dg.op(
@@ -108,16 +124,21 @@ def legacy_students(context: dg.AssetExecutionContext, sis: SisDatabase,
     out=dg.Out(str, io_manager_key=HANDLES, description="The change-set id."),
     pool=SIS_POOL,
 )
-def plan_student_changes(context: dg.OpExecutionContext, config: PlanConfig, sis: SisDatabase,
-                         settings: SyncSettings) -> dg.Output[str]:
+def plan_student_changes(
+    context: dg.OpExecutionContext, config: PlanConfig, sis: SisDatabase, settings: SyncSettings
+) -> dg.Output[str]:
     """IPK/fingerprint diff of the slice, persisted as a change set; writes nothing to the SIS."""
     check_settings(settings)
     sl = resolve_slice(context)
     options = settings.base_options().with_(
-        mode=config.mode, force_update=config.force_update, limit=config.limit,
-        dry_run=config.dry_run, batch_size=config.batch_size or settings.batch_size,
+        mode=config.mode,
+        force_update=config.force_update,
+        limit=config.limit,
+        dry_run=config.dry_run,
+        batch_size=config.batch_size or settings.batch_size,
         allow_mass_delete=config.allow_mass_delete or settings.allow_mass_delete,
-        id_ranges=sl.id_ranges, window=sl.window,
+        id_ranges=sl.id_ranges,
+        window=sl.window,
         on_conflict=config.on_conflict or settings.on_conflict,
     )
     if note := batch_size_note(options.batch_size):
@@ -126,18 +147,27 @@ def plan_student_changes(context: dg.OpExecutionContext, config: PlanConfig, sis
     started = time.monotonic()
     with engine_errors():
         result = run_sync(
-            sis.urls(), options, stage="plan",
+            sis.urls(),
+            options,
+            stage="plan",
             change_set_scope=cells_scope([str(k) for k in context.partition_keys]),
             prune_change_sets_after=timedelta(days=settings.change_set_retention_days),
-            progress=progress_logger(context), write_report_file=False)
+            progress=progress_logger(context),
+            write_report_file=False,
+        )
     change_set_id = result.change_set_id
     assert change_set_id is not None, "the plan stage always returns a change set"
     c = result.counters
-    context.log.info(f"change set {change_set_id}: " + ", ".join(
-        f"{name} {c.classes[name]:,}" for name in ("create", "update", "unchanged", "delete",
-                                                   "reject")))
-    return dg.Output(change_set_id,
-                     metadata=plan_metadata(result.summary, sl, change_set_id, elapsed(started)))
+    context.log.info(
+        f"change set {change_set_id}: "
+        + ", ".join(
+            f"{name} {c.classes[name]:,}"
+            for name in ("create", "update", "unchanged", "delete", "reject")
+        )
+    )
+    return dg.Output(
+        change_set_id, metadata=plan_metadata(result.summary, sl, change_set_id, elapsed(started))
+    )
 
 
 def _plan_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -148,8 +178,7 @@ def _plan_config(config: dict[str, Any]) -> dict[str, Any]:
 @dg.graph_asset(
     **PARTITIONED,
     ins={"legacy_students": dg.AssetIn(dagster_type=dg.Nothing)},
-    config=dg.ConfigMapping(config_fn=_plan_config,
-                            config_schema=PlanConfig.to_config_schema()),
+    config=dg.ConfigMapping(config_fn=_plan_config, config_schema=PlanConfig.to_config_schema()),
     kinds={"python"},
     description="The plan: every row of the slice classed create / update / unchanged / "
     "delete / reject, with its child actions, stored as gzip JSON batches in the SIS "
@@ -164,8 +193,9 @@ def student_change_set(legacy_students: None) -> Any:
     out={name: dg.Out(str, io_manager_key=HANDLES, is_required=False) for name in TABLE_ASSETS},
     pool=SIS_POOL,
 )
-def apply_student_changes(context: dg.OpExecutionContext, change_set_id: str, sis: SisDatabase,
-                          settings: SyncSettings) -> Iterator[dg.Output[str]]:
+def apply_student_changes(
+    context: dg.OpExecutionContext, change_set_id: str, sis: SisDatabase, settings: SyncSettings
+) -> Iterator[dg.Output[str]]:
     """Batched upserts from the change set: one transaction per batch across the four tables.
 
     A dry-run change set goes through the same stage (which writes nothing), writes its
@@ -174,40 +204,65 @@ def apply_student_changes(context: dg.OpExecutionContext, change_set_id: str, si
     sl = resolve_slice(context)
     started = time.monotonic()
     with engine_errors():
-        result = run_sync(sis.urls(), settings.base_options(), stage="apply",
-                          change_set_id=change_set_id,
-                          progress=progress_logger(context), write_report_file=False)
+        result = run_sync(
+            sis.urls(),
+            settings.base_options(),
+            stage="apply",
+            change_set_id=change_set_id,
+            progress=progress_logger(context),
+            write_report_file=False,
+        )
     seconds = elapsed(started)
     c = result.counters
-    rates = (f"success {c.success_rate:.1f}% ({success_level(c.success_rate)}), "
-             f"efficiency {c.efficiency:.1f}% "
-             f"({efficiency_rating(c, result.summary.options)})"
-             if c.records_processed else "no rows in this slice")
+    rates = (
+        f"success {c.success_rate:.1f}% ({success_level(c.success_rate)}), "
+        f"efficiency {c.efficiency:.1f}% "
+        f"({efficiency_rating(c, result.summary.options)})"
+        if c.records_processed
+        else "no rows in this slice"
+    )
     if result.summary.options.dry_run:
-        path = write_run_report(sis.urls().sis, result.summary, settings.reports_path(),
-                                link=False)
-        context.log.info(f"dry run of change set {change_set_id}: nothing written, the SIS "
-                         f"tables and sync_report are not materialized; {rates}; report {path}")
+        path = write_run_report(sis.urls().sis, result.summary, settings.reports_path(), link=False)
+        context.log.info(
+            f"dry run of change set {change_set_id}: nothing written, the SIS "
+            f"tables and sync_report are not materialized; {rates}; report {path}"
+        )
         return
     context.log.info(f"applied change set {change_set_id}: {rates}")
     for name in TABLE_ASSETS:
-        yield dg.Output(change_set_id, output_name=name,
-                        metadata=table_metadata(name, result.summary, sl, change_set_id, seconds))
+        yield dg.Output(
+            change_set_id,
+            output_name=name,
+            metadata=table_metadata(name, result.summary, sl, change_set_id, seconds),
+        )
 
 
 @dg.graph_multi_asset(
     outs={
-        "persons": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND}, is_required=False,
-                               description="people_person rows of the synced students."),
-        "student_profiles": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND},
-                                        is_required=False,
-                                        description="people_studentprofile rows."),
-        "emergency_contacts": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND},
-                                          is_required=False,
-                                          description="The primary people_emergencycontact."),
-        "sponsorships": dg.AssetOut(io_manager_key=HANDLES, kinds={SIS_KIND},
-                                    is_required=False,
-                                    description="scholarships_sponsoredstudent periods."),
+        "persons": dg.AssetOut(
+            io_manager_key=HANDLES,
+            kinds={SIS_KIND},
+            is_required=False,
+            description="people_person rows of the synced students.",
+        ),
+        "student_profiles": dg.AssetOut(
+            io_manager_key=HANDLES,
+            kinds={SIS_KIND},
+            is_required=False,
+            description="people_studentprofile rows.",
+        ),
+        "emergency_contacts": dg.AssetOut(
+            io_manager_key=HANDLES,
+            kinds={SIS_KIND},
+            is_required=False,
+            description="The primary people_emergencycontact.",
+        ),
+        "sponsorships": dg.AssetOut(
+            io_manager_key=HANDLES,
+            kinds={SIS_KIND},
+            is_required=False,
+            description="scholarships_sponsoredstudent periods.",
+        ),
     },
     name="sis_tables",
     **PARTITIONED,
@@ -225,8 +280,12 @@ def sis_tables(student_change_set: str) -> dict[str, Any]:
     description="The run's JSON report (the CLI's format) and its HTML page, written to the "
     "reports folder.",
 )
-def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: SisDatabase,
-                settings: SyncSettings) -> dg.MaterializeResult:
+def sync_report(
+    context: dg.AssetExecutionContext,
+    student_profiles: str,
+    sis: SisDatabase,
+    settings: SyncSettings,
+) -> dg.MaterializeResult:
     sl = resolve_slice(context.op_execution_context)
     with engine_errors():
         summary = applied_summary(sis.urls().sis, student_profiles)
@@ -234,29 +293,32 @@ def sync_report(context: dg.AssetExecutionContext, student_profiles: str, sis: S
         open_rejections = open_rejections_markdown(sis.urls(), timezone=summary.options.timezone)
     c = summary.counters
     context.log.info(f"report written: {path} and {html_path_for(path).name}")
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path.resolve())),
-        "html_report": dg.MetadataValue.path(str(html_path_for(path).resolve())),
-        **counts_metadata(
-            {
-                "records_processed": c.records_processed,
-                "rejections": c.rejected,
-                # Registrar edits the legacy values disagree with, first reported by this run.
-                "conflicts": c.conflicts,
-            },
-            sl.cells,
-        ),
-        **rate_metadata(c, summary.options, sl.cells),
-        **scope_metadata(sl),
-        "recommendations": dg.MetadataValue.md(
-            "\n".join(f"- {line}" for line in recommendations(summary))),
-        "change_set_id": dg.MetadataValue.text(student_profiles),
-        "open_rejections": dg.MetadataValue.md(open_rejections),
-        # Open in the whole SIS database after the run (not a per-cell number), and this
-        # run's conflicts as a table.
-        "open_conflicts": dg.MetadataValue.int(c.open_conflicts),
-        "conflict_table": dg.MetadataValue.md(conflicts_markdown(summary.conflicts)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path.resolve())),
+            "html_report": dg.MetadataValue.path(str(html_path_for(path).resolve())),
+            **counts_metadata(
+                {
+                    "records_processed": c.records_processed,
+                    "rejections": c.rejected,
+                    # Registrar edits the legacy values disagree with, first reported by this run.
+                    "conflicts": c.conflicts,
+                },
+                sl.cells,
+            ),
+            **rate_metadata(c, summary.options, sl.cells),
+            **scope_metadata(sl),
+            "recommendations": dg.MetadataValue.md(
+                "\n".join(f"- {line}" for line in recommendations(summary))
+            ),
+            "change_set_id": dg.MetadataValue.text(student_profiles),
+            "open_rejections": dg.MetadataValue.md(open_rejections),
+            # Open in the whole SIS database after the run (not a per-cell number), and this
+            # run's conflicts as a table.
+            "open_conflicts": dg.MetadataValue.int(c.open_conflicts),
+            "conflict_table": dg.MetadataValue.md(conflicts_markdown(summary.conflicts)),
+        }
+    )
 
 
 ASSETS = [legacy_students, student_change_set, sis_tables, sync_report]

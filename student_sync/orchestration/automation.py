@@ -3,7 +3,6 @@
 Names start with ``student_sync_`` so a user finds them in the UI's Automation list.
 """
 
-
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -66,8 +65,9 @@ def registered_ranges(instance: dg.DagsterInstance) -> list[str]:
     "legacy table's numeric ids grow; the cursor remembers the ids already covered. Removes "
     "id_range keys added by hand that are malformed or overlap a registered range.",
 )
-def student_sync_id_range_sensor(context: dg.SensorEvaluationContext, sis: SisDatabase,
-                                 settings: SyncSettings) -> dg.SensorResult | dg.SkipReason:
+def student_sync_id_range_sensor(
+    context: dg.SensorEvaluationContext, sis: SisDatabase, settings: SyncSettings
+) -> dg.SensorResult | dg.SkipReason:
     removed = _remove_invalid_keys(context)
     try:
         bounds = legacy_id_bounds(sis.urls())
@@ -84,13 +84,18 @@ def student_sync_id_range_sensor(context: dg.SensorEvaluationContext, sis: SisDa
     batch = wanted[: settings.max_new_ranges_per_tick]
     finished = len(batch) == len(wanted)
     if batch:
-        context.log.info(f"registering {len(batch)} ID range(s): {range_key(batch[0])} .. "
-                         f"{range_key(batch[-1])} (legacy ids {low}..{high})")
+        context.log.info(
+            f"registering {len(batch)} ID range(s): {range_key(batch[0])} .. "
+            f"{range_key(batch[-1])} (legacy ids {low}..{high})"
+        )
     return dg.SensorResult(
         dynamic_partitions_requests=[
             *([dg.DeleteDynamicPartitionsRequest(ID_RANGES_NAME, removed)] if removed else []),
-            *([dg.AddDynamicPartitionsRequest(ID_RANGES_NAME, [range_key(r) for r in batch])]
-              if batch else []),
+            *(
+                [dg.AddDynamicPartitionsRequest(ID_RANGES_NAME, [range_key(r) for r in batch])]
+                if batch
+                else []
+            ),
         ],
         # Only a tick that registered everything moves the cursor; the next one continues.
         cursor=cursor if finished else context.cursor,
@@ -111,8 +116,9 @@ def school_today(moment: datetime | None) -> date:
 
 
 def plan_run_config(*, force_update: bool) -> dict[str, Any]:
-    return {"ops": {"student_change_set": {"config": {"mode": "upsert",
-                                                      "force_update": force_update}}}}
+    return {
+        "ops": {"student_change_set": {"config": {"mode": "upsert", "force_update": force_update}}}
+    }
 
 
 def contiguous_segments(registered: Sequence[str]) -> list[list[str]]:
@@ -145,12 +151,14 @@ def daily_run_requests(day: date, registered: Sequence[str]) -> list[dg.RunReque
         tags = {"student_sync/schedule": "daily"}
         if len(segment) > 1:
             tags.update({RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)})
-        requests.append(dg.RunRequest(
-            run_key=f"daily:{day.isoformat()}:{segment[0]}..{segment[-1]}",
-            partition_key=first if len(segment) == 1 else None,
-            run_config=plan_run_config(force_update=False),
-            tags=tags,
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"daily:{day.isoformat()}:{segment[0]}..{segment[-1]}",
+                partition_key=first if len(segment) == 1 else None,
+                run_config=plan_run_config(force_update=False),
+                tags=tags,
+            )
+        )
     return requests
 
 
@@ -174,8 +182,9 @@ def full_refresh_run_requests(last: date, ranges: Sequence[str]) -> list[dg.RunR
     description="02:00 school time: yesterday's cell of every registered ID range, in one "
     "run (metadata are the run's totals, labelled run_*).",
 )
-def student_sync_daily_schedule(context: dg.ScheduleEvaluationContext
-                                ) -> Sequence[dg.RunRequest] | dg.SkipReason:
+def student_sync_daily_schedule(
+    context: dg.ScheduleEvaluationContext,
+) -> Sequence[dg.RunRequest] | dg.SkipReason:
     yesterday = school_today(context.scheduled_execution_time) - timedelta(days=1)
     if yesterday < partition_first_day():
         return dg.SkipReason(f"{yesterday} is before the first partition day")
@@ -194,8 +203,9 @@ def student_sync_daily_schedule(context: dg.ScheduleEvaluationContext
     "force-update full scan, one run per range); also soft-deletes students the legacy table "
     "lost. One materialization per range, however many days have passed.",
 )
-def student_sync_weekly_full_refresh(context: dg.ScheduleEvaluationContext
-                                     ) -> Sequence[dg.RunRequest] | dg.SkipReason:
+def student_sync_weekly_full_refresh(
+    context: dg.ScheduleEvaluationContext,
+) -> Sequence[dg.RunRequest] | dg.SkipReason:
     last = school_today(context.scheduled_execution_time) - timedelta(days=1)
     ranges = registered_ranges(context.instance)
     if not ranges:
@@ -210,12 +220,14 @@ def student_sync_weekly_full_refresh(context: dg.ScheduleEvaluationContext
     description="Logs every failed run of this code location and appends it to "
     "<reports_dir>/alerts.jsonl (point a mail or chat hook at that file).",
 )
-def student_sync_run_failure_sensor(context: dg.RunFailureSensorContext,
-                                    settings: SyncSettings) -> None:
+def student_sync_run_failure_sensor(
+    context: dg.RunFailureSensorContext, settings: SyncSettings
+) -> None:
     run = context.dagster_run
     tags = run.tags
     cells = tags.get("dagster/partition") or (
-        f"{tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]}" if RANGE_START_TAG in tags else "-")
+        f"{tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]}" if RANGE_START_TAG in tags else "-"
+    )
     message = context.failure_event.message or "run failed"
     for step in context.get_step_failure_events():  # the cause, not just "steps failed"
         data = step.step_failure_data
@@ -227,9 +239,15 @@ def student_sync_run_failure_sensor(context: dg.RunFailureSensorContext,
         if cause:
             message += f" {step.step_key}: {cause.splitlines()[0]}"
     message = mask_text(message)
-    alert = {"at": datetime.now(UTC).isoformat(), "run_id": run.run_id, "job": run.job_name,
-             "cells": cells, "schedule": tags.get("dagster/schedule_name"),
-             "backfill": tags.get("dagster/backfill"), "message": message}
+    alert = {
+        "at": datetime.now(UTC).isoformat(),
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "cells": cells,
+        "schedule": tags.get("dagster/schedule_name"),
+        "backfill": tags.get("dagster/backfill"),
+        "message": message,
+    }
     context.log.error(f"student_sync run {run.run_id} failed ({cells}): {message}")
     path = settings.reports_path() / "alerts.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)

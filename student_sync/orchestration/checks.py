@@ -6,7 +6,6 @@ level is metadata, and it warns only when a low level is not explained by the ru
 A run that processed no rows passes both and says so: there was nothing to judge.
 """
 
-
 import dagster as dg
 
 from student_sync.engine import (
@@ -33,8 +32,9 @@ def success_outcome(rate: float) -> tuple[bool, dg.AssetCheckSeverity]:
     return False, dg.AssetCheckSeverity.ERROR
 
 
-def applied_summary_for_check(context: dg.AssetCheckExecutionContext,
-                              sis: SisDatabase) -> tuple[RunSummary, str]:
+def applied_summary_for_check(
+    context: dg.AssetCheckExecutionContext, sis: SisDatabase
+) -> tuple[RunSummary, str]:
     """The apply this check judges: the asset's materialization in this run, else the latest.
 
     The checks are not partitioned (partitioned checks are a preview feature in 1.13), so
@@ -48,8 +48,10 @@ def applied_summary_for_check(context: dg.AssetCheckExecutionContext,
     value = materialization.metadata.get("change_set_id") if materialization else None
     change_set_id = value.value if value is not None else None
     if not isinstance(change_set_id, str):
-        raise dg.Failure(description=f"{PROFILES.to_user_string()} has no materialization "
-                         "with a change set to check yet")
+        raise dg.Failure(
+            description=f"{PROFILES.to_user_string()} has no materialization "
+            "with a change set to check yet"
+        )
     with engine_errors():
         return applied_summary(sis.urls().sis, change_set_id), change_set_id
 
@@ -80,8 +82,9 @@ def nothing_to_judge(counters: Counters, change_set_id: str) -> dg.AssetCheckRes
     description="Rows not rejected, of rows processed: > 95% pass, 90-95% WARN, < 90% ERROR "
     "(blocks sync_report).",
 )
-def success_rate_check(context: dg.AssetCheckExecutionContext,
-                       sis: SisDatabase) -> dg.AssetCheckResult:
+def success_rate_check(
+    context: dg.AssetCheckExecutionContext, sis: SisDatabase
+) -> dg.AssetCheckResult:
     summary, change_set_id = applied_summary_for_check(context, sis)
     c = summary.counters
     if c.records_processed == 0:
@@ -105,8 +108,9 @@ def success_rate_check(context: dg.AssetCheckExecutionContext,
     description="Rows that needed no write, of rows processed: > 70% optimal, 30-70% "
     "acceptable, < 30% inefficient (WARN only when the run does not explain it).",
 )
-def efficiency_check(context: dg.AssetCheckExecutionContext,
-                     sis: SisDatabase) -> dg.AssetCheckResult:
+def efficiency_check(
+    context: dg.AssetCheckExecutionContext, sis: SisDatabase
+) -> dg.AssetCheckResult:
     summary, change_set_id = applied_summary_for_check(context, sis)
     c = summary.counters
     if c.records_processed == 0:
@@ -121,8 +125,7 @@ def efficiency_check(context: dg.AssetCheckExecutionContext,
         + (f": expected, {reason}" if reason else ""),
         metadata={
             "efficiency": dg.MetadataValue.float(round(c.efficiency, 2)),
-            "efficiency_level": dg.MetadataValue.text(
-                f"not rated: {reason}" if reason else level),
+            "efficiency_level": dg.MetadataValue.text(f"not rated: {reason}" if reason else level),
             "unchanged": dg.MetadataValue.int(c.classes["unchanged"]),
             **_common(c, change_set_id),
         },
@@ -146,8 +149,9 @@ def conflicts_outcome(open_conflicts: int, reported: int) -> tuple[bool, str]:
     description="Registrar edits in the SIS that the legacy values disagree with (kept, "
     "reported once): WARN while any is open.",
 )
-def open_conflicts_check(context: dg.AssetCheckExecutionContext,
-                         sis: SisDatabase) -> dg.AssetCheckResult:
+def open_conflicts_check(
+    context: dg.AssetCheckExecutionContext, sis: SisDatabase
+) -> dg.AssetCheckResult:
     summary, change_set_id = applied_summary_for_check(context, sis)
     c = summary.counters
     passed, description = conflicts_outcome(c.open_conflicts, c.conflicts)

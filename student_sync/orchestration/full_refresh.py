@@ -9,7 +9,6 @@ range however many days have passed. The cells of the 2-D assets keep what the d
 and backfills recorded; this asset's own partitions show when each range was last refreshed.
 """
 
-
 import time
 from typing import Literal
 
@@ -56,35 +55,52 @@ class FullRefreshConfig(dg.Config):
     "scan writing the SIS tables (and soft-deleting students the legacy table lost). One "
     "materialization per range; the weekly schedule runs it for every registered range.",
 )
-def sis_full_refresh(context: dg.AssetExecutionContext, config: FullRefreshConfig,
-                     sis: SisDatabase, settings: SyncSettings) -> dg.MaterializeResult:
+def sis_full_refresh(
+    context: dg.AssetExecutionContext,
+    config: FullRefreshConfig,
+    sis: SisDatabase,
+    settings: SyncSettings,
+) -> dg.MaterializeResult:
     key = context.partition_key
     check_range_keys([key], context.instance)
     options = settings.base_options().with_(
-        mode=config.mode, force_update=config.force_update, window=DateWindow(),
+        mode=config.mode,
+        force_update=config.force_update,
+        window=DateWindow(),
         id_ranges=(parse_range_key(key),),
         batch_size=config.batch_size or settings.batch_size,
         allow_mass_delete=config.allow_mass_delete or settings.allow_mass_delete,
     )
-    context.log.info(f"full refresh of ids {key} (force_update={config.force_update}) on "
-                     f"{sis.describe()}")
+    context.log.info(
+        f"full refresh of ids {key} (force_update={config.force_update}) on {sis.describe()}"
+    )
     started = time.monotonic()
     with engine_errors():
         result = run_sync(sis.urls(), options, progress=progress_logger(context))
     summary, c = result.summary, result.counters
     context.log.info(f"ids {key}: {c.records_processed:,} rows; report {result.report_path}")
-    per_table = {f"{asset}_{k}": v for asset in TABLE_COUNTERS
-                 for k, v in table_counts(asset, c).items()}
-    return dg.MaterializeResult(metadata={
-        "id_range": dg.MetadataValue.text(key),
-        **counts_metadata({"total_legacy_records": c.total_legacy_records,
-                           "records_processed": c.records_processed,
-                           "vanished": c.vanished, **per_table}, cells=1),
-        **rate_metadata(c, summary.options, cells=1),
-        **rejections_table(summary.rejections, c.rejected),
-        "force_update": dg.MetadataValue.bool(config.force_update),
-        "report": dg.MetadataValue.path(str(result.report_path.resolve()))
-        if result.report_path else dg.MetadataValue.text("not written"),
-        "database": dg.MetadataValue.text(summary.database),
-        "duration_seconds": dg.MetadataValue.float(round(elapsed(started), 3)),
-    })
+    per_table = {
+        f"{asset}_{k}": v for asset in TABLE_COUNTERS for k, v in table_counts(asset, c).items()
+    }
+    return dg.MaterializeResult(
+        metadata={
+            "id_range": dg.MetadataValue.text(key),
+            **counts_metadata(
+                {
+                    "total_legacy_records": c.total_legacy_records,
+                    "records_processed": c.records_processed,
+                    "vanished": c.vanished,
+                    **per_table,
+                },
+                cells=1,
+            ),
+            **rate_metadata(c, summary.options, cells=1),
+            **rejections_table(summary.rejections, c.rejected),
+            "force_update": dg.MetadataValue.bool(config.force_update),
+            "report": dg.MetadataValue.path(str(result.report_path.resolve()))
+            if result.report_path
+            else dg.MetadataValue.text("not written"),
+            "database": dg.MetadataValue.text(summary.database),
+            "duration_seconds": dg.MetadataValue.float(round(elapsed(started), 3)),
+        }
+    )

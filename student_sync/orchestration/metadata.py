@@ -45,8 +45,11 @@ def named(name: str, cells: int) -> str:
 
 
 def scope_metadata(sl: SyncSlice) -> dict[str, Any]:
-    numbers = ("this cell's" if sl.cells == 1 else
-               f"run totals over {sl.cells:,} cells (run_* keys), not this cell's own")
+    numbers = (
+        "this cell's"
+        if sl.cells == 1
+        else f"run totals over {sl.cells:,} cells (run_* keys), not this cell's own"
+    )
     return {
         "slice": dg.MetadataValue.text(sl.label),
         "date_window": dg.MetadataValue.text(sl.window_label),
@@ -87,7 +90,8 @@ def rate_metadata(counters: Counters, options: SyncOptions, cells: int) -> dict[
     common = {
         named("rejected", cells): dg.MetadataValue.int(c.rejected),
         named("rejection_breakdown", cells): dg.MetadataValue.json(
-            dict(c.rejections.most_common())),
+            dict(c.rejections.most_common())
+        ),
     }
     if c.records_processed == 0:
         return {
@@ -105,41 +109,57 @@ def rate_metadata(counters: Counters, options: SyncOptions, cells: int) -> dict[
     }
 
 
-def rejections_table(rejections: Sequence[Rejection], total: int,
-                     limit: int = MAX_REJECTIONS_SHOWN) -> dict[str, Any]:
+def rejections_table(
+    rejections: Sequence[Rejection], total: int, limit: int = MAX_REJECTIONS_SHOWN
+) -> dict[str, Any]:
     """The first ``limit`` rejected students as a table (the report has them all)."""
     if not total:
         return {}
-    schema = dg.TableSchema(columns=[
-        dg.TableColumn("student_id", "string", description="as in the legacy row"),
-        dg.TableColumn("ipk", "string"),
-        dg.TableColumn("reason", "string"),
-        dg.TableColumn("detail", "string"),
-    ])
-    records = [dg.TableRecord({"student_id": r.legacy_id, "ipk": r.ipk, "reason": r.reason,
-                               "detail": r.detail}) for r in rejections[:limit]]
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn("student_id", "string", description="as in the legacy row"),
+            dg.TableColumn("ipk", "string"),
+            dg.TableColumn("reason", "string"),
+            dg.TableColumn("detail", "string"),
+        ]
+    )
+    records = [
+        dg.TableRecord(
+            {"student_id": r.legacy_id, "ipk": r.ipk, "reason": r.reason, "detail": r.detail}
+        )
+        for r in rejections[:limit]
+    ]
     return {
         "rejected_students": dg.MetadataValue.table(records=records, schema=schema),
         "rejected_students_shown": dg.MetadataValue.text(
             f"first {len(records)} of {total:,} (all of them: the JSON report, or "
-            "`student-sync rejections`)"),
+            "`student-sync rejections`)"
+        ),
     }
 
 
-def plan_metadata(summary: RunSummary, sl: SyncSlice, change_set_id: str,
-                  seconds: float) -> dict[str, Any]:
+def plan_metadata(
+    summary: RunSummary, sl: SyncSlice, change_set_id: str, seconds: float
+) -> dict[str, Any]:
     c, o, n = summary.counters, summary.options, sl.cells
     return {
         "change_set_id": dg.MetadataValue.text(change_set_id),
         **scope_metadata(sl),
-        **counts_metadata({"total_legacy_records": c.total_legacy_records,
-                           "records_processed": c.records_processed,
-                           **{k: c.classes[k] for k in ROW_CLASSES},
-                           "vanished": c.vanished}, n),
-        named("planned_children", n): dg.MetadataValue.json({
-            "emergency_contacts": dict(c.emergency_contacts),
-            "sponsorships": dict(c.sponsorships),
-        }),
+        **counts_metadata(
+            {
+                "total_legacy_records": c.total_legacy_records,
+                "records_processed": c.records_processed,
+                **{k: c.classes[k] for k in ROW_CLASSES},
+                "vanished": c.vanished,
+            },
+            n,
+        ),
+        named("planned_children", n): dg.MetadataValue.json(
+            {
+                "emergency_contacts": dict(c.emergency_contacts),
+                "sponsorships": dict(c.sponsorships),
+            }
+        ),
         **rate_metadata(c, o, n),
         **rejections_table(summary.rejections, c.rejected),
         named("warnings", n): dg.MetadataValue.json(dict(c.warnings.most_common())),
@@ -160,13 +180,15 @@ def table_counts(asset_name: str, counters: Counters) -> dict[str, int]:
     return {key: counter.get(key, 0) for key in keys}
 
 
-def table_metadata(asset_name: str, summary: RunSummary, sl: SyncSlice, change_set_id: str,
-                   seconds: float) -> dict[str, Any]:
+def table_metadata(
+    asset_name: str, summary: RunSummary, sl: SyncSlice, change_set_id: str, seconds: float
+) -> dict[str, Any]:
     """One SIS table's share of the apply: its own counts plus the run's rates."""
     c, n = summary.counters, sl.cells
     return {
-        **counts_metadata({**table_counts(asset_name, c),
-                           "records_processed": c.records_processed}, n),
+        **counts_metadata(
+            {**table_counts(asset_name, c), "records_processed": c.records_processed}, n
+        ),
         **rate_metadata(c, summary.options, n),
         **scope_metadata(sl),
         "change_set_id": dg.MetadataValue.text(change_set_id),

@@ -61,8 +61,9 @@ def parse_range_key(key: str) -> IdRange:
     if not match or int(match.group(1)) > int(match.group(2)):
         raise ValueError(f"not an ID-range partition key (START-END): {key!r}")
     if int(match.group(2)) > MAX_STUDENT_ID:
-        raise ValueError(f"ID-range key {key!r} ends beyond the largest student id "
-                         f"{MAX_STUDENT_ID}")
+        raise ValueError(
+            f"ID-range key {key!r} ends beyond the largest student id {MAX_STUDENT_ID}"
+        )
     return IdRange(int(match.group(1)), int(match.group(2)))
 
 
@@ -82,8 +83,9 @@ def invalid_range_keys(registered: Sequence[str]) -> dict[str, str]:
         except ValueError as exc:
             invalid[key] = str(exc)
             continue
-        clash = next((k for k, r in accepted
-                      if r.start <= id_range.end and id_range.start <= r.end), None)
+        clash = next(
+            (k for k, r in accepted if r.start <= id_range.end and id_range.start <= r.end), None
+        )
         if clash is not None:
             invalid[key] = f"ID-range key {key!r} overlaps the registered range {clash!r}"
         else:
@@ -126,8 +128,11 @@ class SyncSlice:
     @property
     def label(self) -> str:
         ranges = ", ".join(f"{r.start}-{r.end}" for r in self.id_ranges)
-        days = (self.first_day.isoformat() if self.first_day == self.last_day
-                else f"{self.first_day.isoformat()}..{self.last_day.isoformat()}")
+        days = (
+            self.first_day.isoformat()
+            if self.first_day == self.last_day
+            else f"{self.first_day.isoformat()}..{self.last_day.isoformat()}"
+        )
         return f"ids {ranges}; days {days} ({self.cells} cell{'s' if self.cells != 1 else ''})"
 
     @property
@@ -212,8 +217,9 @@ def partition_last_day(now: datetime | None = None) -> date | None:
     return last if last >= partition_first_day() else None
 
 
-def ranges_to_register(low: int, high: int, width: int,
-                       registered: Sequence[IdRange]) -> list[IdRange]:
+def ranges_to_register(
+    low: int, high: int, width: int, registered: Sequence[IdRange]
+) -> list[IdRange]:
     """New ranges covering ids ``[low, high]`` that no registered range covers.
 
     Registered ranges are kept as they are; new ones extend below and above them on the

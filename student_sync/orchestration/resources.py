@@ -55,7 +55,6 @@ class SisDatabase(dg.ConfigurableResource):
         return where if urls.same_database else f"{where} (legacy: {describe_url(urls.legacy)})"
 
 
-
 def database_kind(url: str) -> str:
     """The kind badge for a SIS database URL: ``postgres`` or ``sqlite`` (Dagster's names)."""
     return "sqlite" if normalize_url(url).startswith("sqlite") else "postgres"
@@ -85,8 +84,10 @@ class SyncSettings(dg.ConfigurableResource):
     """How runs behave: the values the CLI takes as flags, plus Dagster-only ones."""
 
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, description="Rows per transaction.")
-    timezone: str = Field(default=DEFAULT_TIMEZONE,
-                          description="The school's time zone (the date partitions use it too).")
+    timezone: str = Field(
+        default=DEFAULT_TIMEZONE,
+        description="The school's time zone (the date partitions use it too).",
+    )
     reports_dir: str = Field(default="reports", description="Where sync_report writes JSON.")
     change_set_retention_days: int = Field(
         default=14,
@@ -124,7 +125,12 @@ class SyncSettings(dg.ConfigurableResource):
         return Path(self.reports_dir)
 
     def base_options(self) -> SyncOptions:
-        return SyncOptions(batch_size=self.batch_size, timezone=self.timezone,
-                           reports_dir=self.reports_path(),
-                           allow_mass_delete=self.allow_mass_delete, workers=self.workers,
-                           on_conflict=self.on_conflict, change_log_days=self.change_log_days)
+        return SyncOptions(
+            batch_size=self.batch_size,
+            timezone=self.timezone,
+            reports_dir=self.reports_path(),
+            allow_mass_delete=self.allow_mass_delete,
+            workers=self.workers,
+            on_conflict=self.on_conflict,
+            change_log_days=self.change_log_days,
+        )

@@ -54,9 +54,7 @@ def check_range_keys(range_keys: Sequence[str], instance: dg.DagsterInstance) ->
     invalid = invalid_range_keys(judged)
     reasons = [invalid[k] for k in range_keys if k in invalid]
     if reasons:
-        raise dg.Failure(
-            description="; ".join(reasons) + ". Nothing was synced. " + RANGE_KEY_HINT
-        )
+        raise dg.Failure(description="; ".join(reasons) + ". Nothing was synced. " + RANGE_KEY_HINT)
 
 
 def resolve_slice(context: dg.OpExecutionContext) -> SyncSlice:
@@ -91,7 +89,8 @@ def resolve_slice(context: dg.OpExecutionContext) -> SyncSlice:
                 metadata={"range_cells": len(covered), "received_cells": len(keys)},
             )
     try:
-        return fold_partition_keys(keys, first_day=partition_first_day(),
-                                   last_day=partition_last_day())
+        return fold_partition_keys(
+            keys, first_day=partition_first_day(), last_day=partition_last_day()
+        )
     except ValueError as exc:
         raise dg.Failure(description=f"{exc}. " + BACKFILL_HINT) from None

@@ -67,8 +67,10 @@ def sample_rows(days: Days) -> list[dict[str, Any]]:
         legacy_row(25, modified_date=None, created_date=None),
     ]
     out += [legacy_row(n, modified_date=stamp(days.last)) for n in (1001, 1002, 1003)]
-    out += [legacy_row(1004, modified_date=stamp(days.before)),
-            legacy_row(1005, modified_date=stamp(days.ancient))]
+    out += [
+        legacy_row(1004, modified_date=stamp(days.before)),
+        legacy_row(1005, modified_date=stamp(days.ancient)),
+    ]
     return out
 
 
@@ -89,16 +91,28 @@ class Harness:
     def register(self, *ranges: str) -> None:
         self.instance.add_dynamic_partitions(ID_RANGES_NAME, list(ranges))
 
-    def materialize(self, *, key: str | None = None, start: str | None = None,
-                    end: str | None = None, run_config: dict | None = None,
-                    tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+    def materialize(
+        self,
+        *,
+        key: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        run_config: dict | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> dg.ExecuteInProcessResult:
         """Materialize the whole group (plus checks) like the asset page does."""
         all_tags = dict(tags or {})
         if start and end:
             all_tags.update({RANGE_START: start, RANGE_END: end})
-        return dg.materialize([*ASSETS, *CHECKS], instance=self.instance, partition_key=key,
-                              tags=all_tags, run_config=run_config or {},
-                              resources=self.resources, raise_on_error=False)
+        return dg.materialize(
+            [*ASSETS, *CHECKS],
+            instance=self.instance,
+            partition_key=key,
+            tags=all_tags,
+            run_config=run_config or {},
+            resources=self.resources,
+            raise_on_error=False,
+        )
 
     def job(self, name: str = "student_sync_job") -> dg.JobDefinition:
         defs = build_definitions(SisDatabase(database_url=self.url), self.settings)
@@ -120,8 +134,10 @@ def table_state(url: str) -> dict[str, list[tuple]]:
             cols = [c for c in t.columns if c.name not in _DROP]
             rows = conn.execute(select(*cols).order_by(*t.primary_key.columns)).all()
             out[t.name] = [
-                tuple((v is not None) if c.name in _AS_FLAG else v for c, v in zip(cols, r,
-                                                                                   strict=True))
+                tuple(
+                    (v is not None) if c.name in _AS_FLAG else v
+                    for c, v in zip(cols, r, strict=True)
+                )
                 for r in rows
             ]
     engine.dispose()
@@ -138,5 +154,8 @@ def materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> d
 
 
 def materialized_partitions(result: dg.ExecuteInProcessResult, asset: str) -> set[str]:
-    return {str(e.materialization.partition) for e in result.get_asset_materialization_events()
-            if e.materialization.asset_key == dg.AssetKey(asset)}
+    return {
+        str(e.materialization.partition)
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == dg.AssetKey(asset)
+    }

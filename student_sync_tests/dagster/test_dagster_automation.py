@@ -45,11 +45,14 @@ def ref_instance(disk_instance: dg.DagsterInstance) -> Iterator[dg.DagsterInstan
         disk_instance.delete_dynamic_partition(ID_RANGES_NAME, key)
 
 
-def tick(instance: dg.DagsterInstance, url: str, cursor: str | None,
-         **settings: int) -> dg.SensorResult | dg.SkipReason:
+def tick(
+    instance: dg.DagsterInstance, url: str, cursor: str | None, **settings: int
+) -> dg.SensorResult | dg.SkipReason:
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor,
-        resources={"sis": SisDatabase(database_url=url), "settings": SyncSettings(**settings)})
+        instance=instance,
+        cursor=cursor,
+        resources={"sis": SisDatabase(database_url=url), "settings": SyncSettings(**settings)},
+    )
     return student_sync_id_range_sensor(context)
 
 
@@ -91,24 +94,24 @@ def test_sensor_width_and_per_tick_cap(sqlite_url: str, instance: dg.DagsterInst
     assert registered(capped) == ["18000-18499", "18500-18999"]
     assert capped.cursor is None  # not finished: the next tick continues
     apply(instance, capped)
-    rest = tick(instance, sqlite_url, capped.cursor, id_range_width=500,
-                max_new_ranges_per_tick=2)
+    rest = tick(instance, sqlite_url, capped.cursor, id_range_width=500, max_new_ranges_per_tick=2)
     assert registered(rest) == ["19000-19499", "19500-19999"]
     apply(instance, rest)
     last = tick(instance, sqlite_url, rest.cursor, id_range_width=500, max_new_ranges_per_tick=2)
     assert registered(last) == ["20000-20499"] and last.cursor is not None
 
 
-def test_sensor_skips_without_a_legacy_table(sqlite_url: str,
-                                             instance: dg.DagsterInstance) -> None:
+def test_sensor_skips_without_a_legacy_table(sqlite_url: str, instance: dg.DagsterInstance) -> None:
     result = tick(instance, sqlite_url, None)
     assert isinstance(result, dg.SkipReason) and "legacy table" in result.skip_message
 
 
-def schedule_tick(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance,
-                  when: datetime) -> list[dg.RunRequest]:
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                        repository_def=defs.get_repository_def())
+def schedule_tick(
+    schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance, when: datetime
+) -> list[dg.RunRequest]:
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    )
     data = schedule.evaluate_tick(context)
     return list(data.run_requests or [])
 
@@ -120,21 +123,27 @@ def two_ranges(ref_instance: dg.DagsterInstance) -> dg.DagsterInstance:
 
 
 def test_daily_schedule_asks_for_yesterdays_cells_in_one_run(
-        two_ranges: dg.DagsterInstance) -> None:
+    two_ranges: dg.DagsterInstance,
+) -> None:
     assert student_sync_daily_schedule.cron_schedule == "0 2 * * *"
     assert student_sync_daily_schedule.execution_timezone == "Asia/Phnom_Penh"
-    when = datetime.combine(partition_first_day() + timedelta(days=5),
-                            datetime.min.time(), SCHOOL).replace(hour=2)
+    when = datetime.combine(
+        partition_first_day() + timedelta(days=5), datetime.min.time(), SCHOOL
+    ).replace(hour=2)
     yesterday = (when.date() - timedelta(days=1)).isoformat()
     (request,) = schedule_tick(student_sync_daily_schedule, two_ranges, when)
     # Registration order (1000-1999 first here): the range covers exactly the registered keys.
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == (
-        f"1000-1999|{yesterday}", f"0-999|{yesterday}")
-    assert request.run_config == {"ops": {"student_change_set": {"config": {
-        "mode": "upsert", "force_update": False}}}}
+        f"1000-1999|{yesterday}",
+        f"0-999|{yesterday}",
+    )
+    assert request.run_config == {
+        "ops": {"student_change_set": {"config": {"mode": "upsert", "force_update": False}}}
+    }
     covered = student_partitions.get_partition_keys_in_range(
         dg.PartitionKeyRange(request.tags[RANGE_START], request.tags[RANGE_END]),
-        dynamic_partitions_store=two_ranges)
+        dynamic_partitions_store=two_ranges,
+    )
     assert sorted(map(str, covered)) == [f"0-999|{yesterday}", f"1000-1999|{yesterday}"]
 
 
@@ -148,14 +157,18 @@ def test_daily_schedule_uses_school_time(two_ranges: dg.DagsterInstance) -> None
 
 def test_schedules_skip_without_ranges(ref_instance: dg.DagsterInstance) -> None:
     when = datetime.now(SCHOOL)
-    context = dg.build_schedule_context(instance=ref_instance, scheduled_execution_time=when,
-                                        repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(
+        instance=ref_instance,
+        scheduled_execution_time=when,
+        repository_def=defs.get_repository_def(),
+    )
     data = student_sync_daily_schedule.evaluate_tick(context)
     assert not data.run_requests and "no ID ranges" in (data.skip_message or "")
 
 
 def test_weekly_full_refresh_is_one_run_per_range_of_the_range_keyed_asset(
-        two_ranges: dg.DagsterInstance) -> None:
+    two_ranges: dg.DagsterInstance,
+) -> None:
     assert student_sync_weekly_full_refresh.cron_schedule == "0 3 * * 0"
     assert student_sync_weekly_full_refresh.job_name == "student_sync_full_refresh_job"
     sunday = date.today() + timedelta(days=(6 - date.today().weekday()) % 7)
@@ -167,23 +180,29 @@ def test_weekly_full_refresh_is_one_run_per_range_of_the_range_keyed_asset(
 
 
 def test_hand_added_range_keys_are_skipped_by_schedules_and_removed_by_the_sensor(
-        sqlite_url: str, two_ranges: dg.DagsterInstance) -> None:
+    sqlite_url: str, two_ranges: dg.DagsterInstance
+) -> None:
     two_ranges.add_dynamic_partitions(ID_RANGES_NAME, ["oops", "500-1500"])
-    when = datetime.combine(partition_first_day() + timedelta(days=5),
-                            datetime.min.time(), SCHOOL).replace(hour=2)
+    when = datetime.combine(
+        partition_first_day() + timedelta(days=5), datetime.min.time(), SCHOOL
+    ).replace(hour=2)
     # The hand-added keys sit after the valid ones: the run's range still covers only those.
     (request,) = schedule_tick(student_sync_daily_schedule, two_ranges, when)
     assert request.tags[RANGE_START].startswith("1000-1999|")
     assert request.tags[RANGE_END].startswith("0-999|")
     write_legacy(sqlite_url, [legacy_row(5), legacy_row(1500)])
     result = tick(two_ranges, sqlite_url, None)
-    deletes = [r for r in result.dynamic_partitions_requests
-               if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
+    deletes = [
+        r
+        for r in result.dynamic_partitions_requests
+        if isinstance(r, dg.DeleteDynamicPartitionsRequest)
+    ]
     assert [sorted(r.partition_keys) for r in deletes] == [["500-1500", "oops"]]
 
 
-def test_failure_sensor_logs_and_appends_an_alert(tmp_path: Path,
-                                                  instance: dg.DagsterInstance) -> None:
+def test_failure_sensor_logs_and_appends_an_alert(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
     @dg.op
     def boom() -> None:
         raise RuntimeError("cannot connect to postgresql://sis:hunter2@db/sis")
@@ -197,8 +216,10 @@ def test_failure_sensor_logs_and_appends_an_alert(tmp_path: Path,
     (entry,) = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     failure = entry.dagster_event
     context = dg.build_run_status_sensor_context(
-        sensor_name="student_sync_run_failure_sensor", dagster_instance=instance,
-        dagster_run=run, dagster_event=failure,
+        sensor_name="student_sync_run_failure_sensor",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure,
         resources={"settings": SyncSettings(reports_dir=str(tmp_path))},
     ).for_run_failure()
     student_sync_run_failure_sensor(context)

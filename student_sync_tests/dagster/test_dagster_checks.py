@@ -18,9 +18,10 @@ from student_sync_tests.helpers import init_db, legacy_row, write_legacy
 
 def slice_with(h: Harness, total: int, rejected: int) -> str:
     """Yesterday's cell of 0-999 with ``total`` rows, the first ``rejected`` with blank names."""
-    rows = [legacy_row(n, modified_date=stamp(h.days.last),
-                       **({"name": "  "} if n <= rejected else {}))
-            for n in range(1, total + 1)]
+    rows = [
+        legacy_row(n, modified_date=stamp(h.days.last), **({"name": "  "} if n <= rejected else {}))
+        for n in range(1, total + 1)
+    ]
     init_db(h.url)
     write_legacy(h.url, rows)
     h.register("0-999")
@@ -40,9 +41,15 @@ def evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEva
         (10, 2, False, dg.AssetCheckSeverity.ERROR, "critical", False),  # 80%: blocks report
     ],
 )
-def test_success_rate_levels(harness: Harness, total: int, rejected: int, passed: bool,
-                             severity: dg.AssetCheckSeverity | None, level: str,
-                             report: bool) -> None:
+def test_success_rate_levels(
+    harness: Harness,
+    total: int,
+    rejected: int,
+    passed: bool,
+    severity: dg.AssetCheckSeverity | None,
+    level: str,
+    report: bool,
+) -> None:
     key = slice_with(harness, total, rejected)
     result = harness.materialize(key=key)
     check = evaluations(result)["success_rate"]
@@ -64,7 +71,8 @@ def test_success_rate_levels(harness: Harness, total: int, rejected: int, passed
     # Which students were rejected, not only how many: a table of the first ones.
     table = materialization_metadata(result, "student_change_set")["rejected_students"]
     assert [(r.data["student_id"], r.data["reason"]) for r in table.records] == [
-        (f"{n:05d}", "MISSING_NAME") for n in range(1, rejected + 1)]
+        (f"{n:05d}", "MISSING_NAME") for n in range(1, rejected + 1)
+    ]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -120,8 +128,9 @@ def test_open_conflicts_warn_and_the_report_lists_them(harness: Harness) -> None
     assert person is not None
     engine = make_engine(normalize_url(harness.url))
     with engine.begin() as conn:  # the registrar fixes the Khmer name in the SIS
-        conn.execute(update(schema.person).where(schema.person.c.id == person["id"])
-                     .values(khmer_name="សុខា"))
+        conn.execute(
+            update(schema.person).where(schema.person.c.id == person["id"]).values(khmer_name="សុខា")
+        )
     engine.dispose()
     update_legacy(harness.url, "00002", email="other@example.org")  # same day, same cell
 
@@ -129,15 +138,22 @@ def test_open_conflicts_warn_and_the_report_lists_them(harness: Harness) -> None
     check = evaluations(second)["open_conflicts"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["open_conflicts"].value == 1
-    report = next(m for m in second.get_asset_materialization_events()
-                  if m.asset_key == dg.AssetKey("sync_report")).materialization.metadata
+    report = next(
+        m
+        for m in second.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("sync_report")
+    ).materialization.metadata
     assert report["conflicts"].value == 1
     assert "| 2 | people_person | khmer_name | សុខា |" in report["conflict_table"].value
     assert person_of(harness.url, 2)["khmer_name"] == "សុខា"  # type: ignore[index]
 
-    third = harness.materialize(key=key, run_config={
-        "ops": {"student_change_set": {"config": {"force_update": True}}}})
-    report = next(m for m in third.get_asset_materialization_events()
-                  if m.asset_key == dg.AssetKey("sync_report")).materialization.metadata
+    third = harness.materialize(
+        key=key, run_config={"ops": {"student_change_set": {"config": {"force_update": True}}}}
+    )
+    report = next(
+        m
+        for m in third.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("sync_report")
+    ).materialization.metadata
     assert report["conflicts"].value == 0  # reported once
     assert not evaluations(third)["open_conflicts"].passed  # still open

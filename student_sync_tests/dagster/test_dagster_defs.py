@@ -20,8 +20,14 @@ def test_dg_check_defs_loads_the_project() -> None:
     venv = Path(sys.executable).parent.parent
     env = {**os.environ, "VIRTUAL_ENV": str(venv), "NO_COLOR": "1"}
     env.pop("STUDENT_SYNC_DATABASE_URL", None)  # loading must not need a database
-    done = subprocess.run([str(venv / "bin" / "dg"), "check", "defs"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(venv / "bin" / "dg"), "check", "defs"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All definitions loaded successfully" in done.stdout + done.stderr
 
@@ -29,8 +35,16 @@ def test_dg_check_defs_loads_the_project() -> None:
 def test_names_groups_and_policies() -> None:
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"legacy_students", "student_change_set", "persons", "student_profiles",
-                    "emergency_contacts", "sponsorships", "sync_report", "sis_full_refresh"}
+    assert keys == {
+        "legacy_students",
+        "student_change_set",
+        "persons",
+        "student_profiles",
+        "emergency_contacts",
+        "sponsorships",
+        "sync_report",
+        "sis_full_refresh",
+    }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name == "student_sync"
@@ -45,10 +59,14 @@ def test_names_groups_and_policies() -> None:
         ("student_profiles", "efficiency"),
         ("student_profiles", "open_conflicts"),
     }
-    assert {s.name for s in defs.schedules} == {"student_sync_daily_schedule",
-                                                "student_sync_weekly_full_refresh"}
-    assert {s.name for s in defs.sensors} == {"student_sync_id_range_sensor",
-                                              "student_sync_run_failure_sensor"}
+    assert {s.name for s in defs.schedules} == {
+        "student_sync_daily_schedule",
+        "student_sync_weekly_full_refresh",
+    }
+    assert {s.name for s in defs.sensors} == {
+        "student_sync_id_range_sensor",
+        "student_sync_run_failure_sensor",
+    }
     job = defs.resolve_job_def("student_sync_job")
     pools = {op.name: op.pool for op in job.graph.iterate_op_defs()}
     assert pools["plan_student_changes"] == pools["apply_student_changes"] == "student_sync_sis"
@@ -64,6 +82,12 @@ def test_the_kind_badge_names_the_configured_database() -> None:
     assert database_kind("sqlite:///demo/student_sync.sqlite") == "sqlite"
     expected = configured_database_kind()  # this process's STUDENT_SYNC_DATABASE_URL
     graph = defs.resolve_asset_graph()
-    for name in ("legacy_students", "persons", "student_profiles", "emergency_contacts",
-                 "sponsorships", "sis_full_refresh"):
+    for name in (
+        "legacy_students",
+        "persons",
+        "student_profiles",
+        "emergency_contacts",
+        "sponsorships",
+        "sis_full_refresh",
+    ):
         assert graph.get(dg.AssetKey(name)).kinds == {expected}, name

@@ -24,8 +24,15 @@ from student_sync_tests.dagster.support import (
 )
 from student_sync_tests.helpers import init_db, write_legacy
 
-ASSET_NAMES = ("legacy_students", "student_change_set", "persons", "student_profiles",
-               "emergency_contacts", "sponsorships", "sync_report")
+ASSET_NAMES = (
+    "legacy_students",
+    "student_change_set",
+    "persons",
+    "student_profiles",
+    "emergency_contacts",
+    "sponsorships",
+    "sync_report",
+)
 
 
 def seed(*urls: str, rows: list[dict]) -> None:
@@ -38,18 +45,26 @@ def engine_run(url: str, tmp: Path, keys: list[str], h: Harness, **options) -> R
     """The engine on the slice the same cells fold into (what the CLI runs for that slice)."""
     sl = fold_partition_keys(keys, first_day=h.days.first, last_day=h.days.last)
     urls = DatabaseUrls(normalize_url(url), normalize_url(url))
-    return run_sync(urls, SyncOptions(id_ranges=sl.id_ranges, window=sl.window,
-                                      reports_dir=tmp / "engine_reports", **options))
+    return run_sync(
+        urls,
+        SyncOptions(
+            id_ranges=sl.id_ranges, window=sl.window, reports_dir=tmp / "engine_reports", **options
+        ),
+    )
 
 
-def assert_same_counts(result: dg.ExecuteInProcessResult, engine: RunResult,
-                       cells: int = 1) -> None:
+def assert_same_counts(
+    result: dg.ExecuteInProcessResult, engine: RunResult, cells: int = 1
+) -> None:
     """Metadata equals the engine's counts (named ``run_*`` when the run covers many cells)."""
     c = engine.counters
-    plan = {k.removeprefix("run_") if cells > 1 else k: v
-            for k, v in materialization_metadata(result, "student_change_set").items()}
+    plan = {
+        k.removeprefix("run_") if cells > 1 else k: v
+        for k, v in materialization_metadata(result, "student_change_set").items()
+    }
     assert {k: plan[k] for k in ("create", "update", "unchanged", "delete", "reject")} == {
-        k: c.classes[k] for k in ("create", "update", "unchanged", "delete", "reject")}
+        k: c.classes[k] for k in ("create", "update", "unchanged", "delete", "reject")
+    }
     assert plan["records_processed"] == c.records_processed
     assert plan["rejection_breakdown"] == dict(c.rejections)
     for asset, counter, keys in (
@@ -59,14 +74,16 @@ def assert_same_counts(result: dg.ExecuteInProcessResult, engine: RunResult,
         ("sponsorships", c.sponsorships, ("created", "updated", "ended")),
     ):
         meta = materialization_metadata(result, asset)
-        assert {k: meta[named(k, cells)] for k in keys} == {
-            k: counter.get(k, 0) for k in keys}, asset
+        assert {k: meta[named(k, cells)] for k in keys} == {k: counter.get(k, 0) for k in keys}, (
+            asset
+        )
     profiles = materialization_metadata(result, "student_profiles")
     assert profiles[named("success_rate", cells)] == pytest.approx(round(c.success_rate, 2))
 
 
 def test_one_cell_matches_the_engine_and_rematerializing_is_a_no_op(
-        harness: Harness, twin_url: str) -> None:
+    harness: Harness, twin_url: str
+) -> None:
     h = harness
     seed(h.url, twin_url, rows=sample_rows(h.days))
     h.register("0-999", "1000-1999")
@@ -100,7 +117,8 @@ def test_one_cell_matches_the_engine_and_rematerializing_is_a_no_op(
 
 
 def materialize_two_ranges_two_days(
-        h: Harness, twin_url: str) -> tuple[dg.ExecuteInProcessResult, set[str]]:
+    h: Harness, twin_url: str
+) -> tuple[dg.ExecuteInProcessResult, set[str]]:
     """Seed both databases, then materialize the range of cells (0-999, day before) to
     (1000-1999, last day) in one run; returns the run and the four cells it covers."""
     seed(h.url, twin_url, rows=sample_rows(h.days))
@@ -109,8 +127,11 @@ def materialize_two_ranges_two_days(
     end = cell_key("1000-1999", h.days.last.isoformat())
     result = h.materialize(start=str(start), end=str(end))
     assert result.success
-    cells = {str(cell_key(r, d.isoformat())) for r in ("0-999", "1000-1999")
-             for d in (h.days.before, h.days.last)}
+    cells = {
+        str(cell_key(r, d.isoformat()))
+        for r in ("0-999", "1000-1999")
+        for d in (h.days.before, h.days.last)
+    }
     return result, cells
 
 
@@ -140,16 +161,31 @@ def test_weekly_full_refresh_matches_the_cli(harness: Harness, twin_url: str) ->
     def cli(*extra: str) -> dict:
         reports = h.tmp / "cli_reports"
         before = set(reports.glob("*.json")) if reports.exists() else set()
-        code = cli_main(["migrate", "--database-url", twin_url, "--student-id-range", "0:999",
-                         "--reports-dir", str(reports), "--quiet", *extra])
+        code = cli_main(
+            [
+                "migrate",
+                "--database-url",
+                twin_url,
+                "--student-id-range",
+                "0:999",
+                "--reports-dir",
+                str(reports),
+                "--quiet",
+                *extra,
+            ]
+        )
         assert code in (0, 1)
         (new,) = set(reports.glob("*.json")) - before
         return json.loads(new.read_text())["summary"]
 
     def refresh(config: dict | None = None) -> dict:
-        result = job.execute_in_process(instance=h.instance, partition_key=request.partition_key,
-                                        tags=request.tags, run_config=config or {},
-                                        raise_on_error=False)
+        result = job.execute_in_process(
+            instance=h.instance,
+            partition_key=request.partition_key,
+            tags=request.tags,
+            run_config=config or {},
+            raise_on_error=False,
+        )
         assert result.success
         assert materialized_partitions(result, "sis_full_refresh") == {"0-999"}
         assert len(result.get_asset_materialization_events()) == 1  # one event per range
@@ -178,8 +214,9 @@ def test_run_config_on_the_plan_asset(harness: Harness) -> None:
     seed(h.url, rows=sample_rows(h.days))
     h.register("0-999")
     key = cell_key("0-999", h.days.last.isoformat())
-    config = {"ops": {"student_change_set": {"config": {"dry_run": True, "limit": 3,
-                                                        "batch_size": 2}}}}
+    config = {
+        "ops": {"student_change_set": {"config": {"dry_run": True, "limit": 3, "batch_size": 2}}}
+    }
     result = h.materialize(key=key, run_config=config)
     assert result.success
     plan = materialization_metadata(result, "student_change_set")
@@ -190,10 +227,13 @@ def test_run_config_on_the_plan_asset(harness: Harness) -> None:
         assert materialized_partitions(result, asset) == set()
     (report,) = (h.tmp / "reports").glob("*.json")  # but writes its report, as the CLI does
     assert json.loads(report.read_text())["migration_info"]["dry_run"] is True
-    update_only = h.materialize(key=key, run_config={"ops": {"student_change_set": {
-        "config": {"mode": "update-only"}}}})
-    assert materialization_metadata(update_only, "student_change_set")["rejection_breakdown"] \
-        == {"NOT_FOUND": 20, "MISSING_NAME": 1}
+    update_only = h.materialize(
+        key=key, run_config={"ops": {"student_change_set": {"config": {"mode": "update-only"}}}}
+    )
+    assert materialization_metadata(update_only, "student_change_set")["rejection_breakdown"] == {
+        "NOT_FOUND": 20,
+        "MISSING_NAME": 1,
+    }
 
 
 def test_job_partitions_tab_backfill_is_refused(harness: Harness) -> None:
@@ -217,8 +257,9 @@ def test_job_partitions_tab_backfill_is_refused(harness: Harness) -> None:
 
 
 @pytest.mark.postgres
-def test_passwords_never_reach_dagster_events(pg_url: str, tmp_path: Path,
-                                              instance: dg.DagsterInstance) -> None:
+def test_passwords_never_reach_dagster_events(
+    pg_url: str, tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
     from sqlalchemy.engine import make_url
 
     from student_sync.orchestration.resources import SyncSettings
@@ -239,7 +280,8 @@ def test_passwords_never_reach_dagster_events(pg_url: str, tmp_path: Path,
 
 
 def test_a_range_with_transform_workers_matches_the_engine(
-        harness: Harness, twin_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    harness: Harness, twin_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SyncSettings(workers=2): the pool is forked inside the Dagster step; same end state."""
     import dataclasses
 
@@ -265,12 +307,16 @@ def test_a_range_with_transform_workers_matches_the_engine(
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(("bad_key", "reason"), [
-    ("everything", "not an ID-range partition key (START-END): 'everything'"),
-    ("500-1500", "ID-range key '500-1500' overlaps the registered range '0-999'"),
-])
+@pytest.mark.parametrize(
+    ("bad_key", "reason"),
+    [
+        ("everything", "not an ID-range partition key (START-END): 'everything'"),
+        ("500-1500", "ID-range key '500-1500' overlaps the registered range '0-999'"),
+    ],
+)
 def test_a_hand_added_range_key_fails_fast_and_syncs_nothing(
-        harness: Harness, bad_key: str, reason: str) -> None:
+    harness: Harness, bad_key: str, reason: str
+) -> None:
     """What the Materialize dialog's "Add partition" can create: refused in the first step."""
     h = harness
     seed(h.url, rows=sample_rows(h.days))

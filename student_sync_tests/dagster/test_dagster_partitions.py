@@ -44,8 +44,10 @@ def test_the_first_day_owns_older_and_undated_rows() -> None:
 
 
 def test_the_whole_span_is_a_full_scan() -> None:
-    keys = [f"0-999|{date.fromordinal(d).isoformat()}"
-            for d in range(FIRST.toordinal(), LAST.toordinal() + 1)]
+    keys = [
+        f"0-999|{date.fromordinal(d).isoformat()}"
+        for d in range(FIRST.toordinal(), LAST.toordinal() + 1)
+    ]
     assert fold(*keys).window.is_open
     assert not fold(*keys, last=date(2026, 3, 10)).window.is_open  # a day short of the span
     assert fold(*keys[:-1]).window.until == datetime(2026, 3, 9)
@@ -68,11 +70,15 @@ def test_range_keys_and_the_grid() -> None:
     assert grid_ranges(18250, 19000, 1000) == [IdRange(18000, 18999), IdRange(19000, 19999)]
     registered = [IdRange(1000, 1999)]
     assert ranges_to_register(1500, 1700, 1000, registered) == []
-    assert ranges_to_register(900, 2100, 500, registered) == [IdRange(500, 999),
-                                                              IdRange(2000, 2499)]
+    assert ranges_to_register(900, 2100, 500, registered) == [
+        IdRange(500, 999),
+        IdRange(2000, 2499),
+    ]
     # A width change never overlaps an old range: the new grid is clipped at its edges.
-    assert ranges_to_register(1000, 2600, 700, registered) == [IdRange(2000, 2099),
-                                                               IdRange(2100, 2799)]
+    assert ranges_to_register(1000, 2600, 700, registered) == [
+        IdRange(2000, 2099),
+        IdRange(2100, 2799),
+    ]
 
 
 def test_hand_added_range_keys_are_judged_in_registration_order() -> None:
@@ -82,6 +88,6 @@ def test_hand_added_range_keys_are_judged_in_registration_order() -> None:
         "1500-2500": "ID-range key '1500-2500' overlaps the registered range '1000-1999'",
         "5-1": "not an ID-range partition key (START-END): '5-1'",
         "3000-99999999999": "ID-range key '3000-99999999999' ends beyond the largest student "
-                            "id 2147483647",
+        "id 2147483647",
     }
     assert invalid_range_keys(["0-999", "1000-1999"]) == {}

@@ -33,25 +33,38 @@ from student_sync_tests.dagster.support import Days, sample_rows, table_state
 from student_sync_tests.helpers import init_db, write_legacy
 
 pytestmark = pytest.mark.postgres
-ASSETS = ["legacy_students", "student_change_set", "persons", "student_profiles",
-          "emergency_contacts", "sponsorships", "sync_report"]
+ASSETS = [
+    "legacy_students",
+    "student_change_set",
+    "persons",
+    "student_profiles",
+    "emergency_contacts",
+    "sponsorships",
+    "sync_report",
+]
 
 
 @pytest.fixture
-def pg_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                ) -> Iterator[tuple[dg.DagsterInstance, str]]:
+def pg_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[dg.DagsterInstance, str]]:
     """An instance on a fresh PostgreSQL database; runs launch at once, in this process."""
     monkeypatch.chdir(tmp_path)  # reports/ of the runs land here
     for storage_url in fresh_postgres_url():
         # dagster-postgres speaks psycopg2: the plain postgresql:// scheme.
-        plain = make_url(storage_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        plain = (
+            make_url(storage_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
         overrides = {
             "storage": {"postgres": {"postgres_url": plain}},
-            "run_coordinator": {"module": "dagster._core.run_coordinator",
-                                "class": "DefaultRunCoordinator"},
-            "run_launcher": {"module": "dagster._core.launcher.sync_in_memory_run_launcher",
-                             "class": "SyncInMemoryRunLauncher"},
+            "run_coordinator": {
+                "module": "dagster._core.run_coordinator",
+                "class": "DefaultRunCoordinator",
+            },
+            "run_launcher": {
+                "module": "dagster._core.launcher.sync_in_memory_run_launcher",
+                "class": "SyncInMemoryRunLauncher",
+            },
         }
         with dg.instance_for_test(overrides=overrides) as instance:
             yield instance, plain
@@ -67,7 +80,8 @@ def sis(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_schedule_tick_on_postgres_instance_storage(
-        pg_instance: tuple[dg.DagsterInstance, str], sis: str) -> None:
+    pg_instance: tuple[dg.DagsterInstance, str], sis: str
+) -> None:
     instance, _ = pg_instance
     assert "postgres" in type(instance.run_storage).__name__.lower()
     instance.add_dynamic_partitions(ID_RANGES_NAME, ["0-999", "1000-1999"])
@@ -76,13 +90,15 @@ def test_schedule_tick_on_postgres_instance_storage(
 
     # 02:00 school time today: the tick asks for yesterday's cell of each range.
     when = datetime.combine(days.last + timedelta(days=1), time(2), ZoneInfo("Asia/Phnom_Penh"))
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                        repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    )
     (request,) = student_sync_daily_schedule.evaluate_tick(context).run_requests or []
     cells = {str(cell_key(r, days.last.isoformat())) for r in ("0-999", "1000-1999")}
     job = defs.resolve_job_def("student_sync_job")
-    result = job.execute_in_process(instance=instance, run_config=request.run_config,
-                                    tags=request.tags)
+    result = job.execute_in_process(
+        instance=instance, run_config=request.run_config, tags=request.tags
+    )
     assert result.success
     # Runs, events and partitions live in PostgreSQL: the SIS got yesterday's students.
     for asset in ("student_profiles", "sync_report"):
@@ -93,24 +109,38 @@ def test_schedule_tick_on_postgres_instance_storage(
 
 
 def test_asset_backfill_on_postgres_instance_storage(
-        pg_instance: tuple[dg.DagsterInstance, str], sis: str) -> None:
+    pg_instance: tuple[dg.DagsterInstance, str], sis: str
+) -> None:
     """Two ID ranges x two days, all seven assets: two runs (one per range), all cells done."""
     instance, _ = pg_instance
     instance.add_dynamic_partitions(ID_RANGES_NAME, ["0-999", "1000-1999"])
     days = Days()
-    cells = [str(cell_key(r, d.isoformat())) for r in ("0-999", "1000-1999")
-             for d in (days.before, days.last)]
-    target = InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="student_sync.definitions"),
-        location_name="student_sync"))
+    cells = [
+        str(cell_key(r, d.isoformat()))
+        for r in ("0-999", "1000-1999")
+        for d in (days.before, days.last)
+    ]
+    target = InProcessWorkspaceLoadTarget(
+        InProcessCodeLocationOrigin(
+            LoadableTargetOrigin(module_name="student_sync.definitions"),
+            location_name="student_sync",
+        )
+    )
     with create_test_daemon_workspace_context(target, instance) as context:
         asset_graph = context.create_request_context().asset_graph
         backfill = PartitionBackfill.from_asset_partitions(
-            backfill_id="pgbackfill", asset_graph=asset_graph, partition_names=cells,
+            backfill_id="pgbackfill",
+            asset_graph=asset_graph,
+            partition_names=cells,
             asset_selection=[dg.AssetKey(a) for a in ASSETS],
-            backfill_timestamp=datetime.now().timestamp(), tags={},
-            dynamic_partitions_store=instance, all_partitions=False, title=None,
-            description=None, run_config=None)
+            backfill_timestamp=datetime.now().timestamp(),
+            tags={},
+            dynamic_partitions_store=instance,
+            all_partitions=False,
+            title=None,
+            description=None,
+            run_config=None,
+        )
         instance.add_backfill(backfill)
         logger = logging.getLogger("student_sync_tests.backfill")
         for _ in range(6):  # request runs, then see them finish and close the backfill

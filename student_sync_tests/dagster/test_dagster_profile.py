@@ -18,24 +18,26 @@ def urls(url: str) -> DatabaseUrls:
 
 @pytest.fixture
 def legacy(db_url: str) -> str:
-    write_legacy(db_url, [
-        legacy_row(1, modified_date="2026-03-05 08:00:00.000"),
-        legacy_row(2, name="NULL", modified_date="Mar  5 2026  7:15AM"),  # non-ISO, in window
-        legacy_row(3, kname=None, modified_date="2026-03-06 00:00:00.000"),  # next day
-        legacy_row(4, modified_date=None, created_date="2026-03-05 23:59:00.000"),
-        legacy_row(5, modified_date=None, created_date=None),  # undated
-        legacy_row("A0123", modified_date="2026-03-05 09:00:00.000"),  # bad id, in window
-        legacy_row(" ", modified_date="2026-02-01 09:00:00.000"),  # bad id, outside
-        legacy_row("99999999999"),  # digits, but too large for a student id
-        legacy_row(1500, ipk=None, modified_date="2026-03-05 10:00:00.000"),
-    ])
+    write_legacy(
+        db_url,
+        [
+            legacy_row(1, modified_date="2026-03-05 08:00:00.000"),
+            legacy_row(2, name="NULL", modified_date="Mar  5 2026  7:15AM"),  # non-ISO, in window
+            legacy_row(3, kname=None, modified_date="2026-03-06 00:00:00.000"),  # next day
+            legacy_row(4, modified_date=None, created_date="2026-03-05 23:59:00.000"),
+            legacy_row(5, modified_date=None, created_date=None),  # undated
+            legacy_row("A0123", modified_date="2026-03-05 09:00:00.000"),  # bad id, in window
+            legacy_row(" ", modified_date="2026-02-01 09:00:00.000"),  # bad id, outside
+            legacy_row("99999999999"),  # digits, but too large for a student id
+            legacy_row(1500, ipk=None, modified_date="2026-03-05 10:00:00.000"),
+        ],
+    )
     return db_url
 
 
 def test_profile_of_a_one_day_slice(legacy: str) -> None:
     window = DateWindow(since=datetime(2026, 3, 5), until=datetime(2026, 3, 6))
-    profile = profile_legacy(urls(legacy), SyncOptions(id_ranges=(IdRange(0, 999),),
-                                                       window=window))
+    profile = profile_legacy(urls(legacy), SyncOptions(id_ranges=(IdRange(0, 999),), window=window))
     assert profile.row_count == 3  # ids 1, 2 and 4
     assert profile.bad_id_count == 1  # A0123: no range can hold it
     assert profile.null_counts["name"] == 1
@@ -48,8 +50,9 @@ def test_profile_of_a_whole_range_and_the_first_day_window(legacy: str) -> None:
     assert whole.row_count == 6 and whole.bad_id_count == 2
     assert whole.null_counts["ipk"] == 1 and whole.null_counts["kname"] == 6  # 'NULL' marker
     first_day = DateWindow(until=datetime(2026, 3, 5), include_undated=True)
-    older = profile_legacy(urls(legacy), SyncOptions(id_ranges=(IdRange(0, 999),),
-                                                     window=first_day))
+    older = profile_legacy(
+        urls(legacy), SyncOptions(id_ranges=(IdRange(0, 999),), window=first_day)
+    )
     assert older.row_count == 1  # only the undated row 5
     assert older.bad_id_count == 1  # ' ' (February)
 

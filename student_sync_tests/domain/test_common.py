@@ -9,8 +9,24 @@ from student_sync.domain import DomainRejection, DomainWarning, Parsed, clean_te
 
 @pytest.mark.parametrize(
     "value",
-    [None, "NULL", "null", "Null", " NULL ", "NA", "na", "", "   ", "\t\n", "0000-00-00",
-     " 0000-00-00 ", "0000-00-00 00:00:00", "0000-00-00 00:00:00.000", "N/A", float("nan")],
+    [
+        None,
+        "NULL",
+        "null",
+        "Null",
+        " NULL ",
+        "NA",
+        "na",
+        "",
+        "   ",
+        "\t\n",
+        "0000-00-00",
+        " 0000-00-00 ",
+        "0000-00-00 00:00:00",
+        "0000-00-00 00:00:00.000",
+        "N/A",
+        float("nan"),
+    ],
 )
 def test_null_markers(value: object) -> None:
     assert is_null(value)

@@ -16,7 +16,9 @@ from student_sync.domain import normalize_email, relationship_choice, split_phon
         ("mailto:a.b@example.org", "a.b@example.org"),
         ("<a.b@example.org>", "a.b@example.org"),
         ("a.b@example.org.", "a.b@example.org"),
-        (None, None), ("NULL", None), ("", None),
+        (None, None),
+        ("NULL", None),
+        ("", None),
     ],
 )
 def test_valid_email(raw: object, expected: str | None) -> None:
@@ -27,9 +29,19 @@ def test_valid_email(raw: object, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["sokdara", "sok@", "@example.com", "sok@example", "sok dara@example.com",
-     "sok..dara@example.com", ".sok@example.com", "sok@-example.com", "sok@example.c0m",
-     "s\u00f6k@example.com", "a@b@example.com"],
+    [
+        "sokdara",
+        "sok@",
+        "@example.com",
+        "sok@example",
+        "sok dara@example.com",
+        "sok..dara@example.com",
+        ".sok@example.com",
+        "sok@-example.com",
+        "sok@example.c0m",
+        "s\u00f6k@example.com",
+        "a@b@example.com",
+    ],
 )
 def test_invalid_email(raw: str) -> None:
     parsed = normalize_email(raw, "school_email")
@@ -60,7 +72,8 @@ def test_several_emails_keep_the_first_valid() -> None:
         ("Mobile: 012 345 678 (father)", ("012345678", None)),
         ("023 123 456 ext 12", ("023123456", None)),
         ("012345678 / 012345678", ("012345678", None)),
-        (None, (None, None)), ("NULL", (None, None)),
+        (None, (None, None)),
+        ("NULL", (None, None)),
     ],
 )
 def test_split_phones(raw: object, expected: tuple[str | None, str | None]) -> None:
@@ -88,18 +101,35 @@ def test_extra_phones_are_dropped_with_warning() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("Father", "FATHER"), ("father", "FATHER"), ("dad", "FATHER"), ("DAD", "FATHER"),
+        ("Father", "FATHER"),
+        ("father", "FATHER"),
+        ("dad", "FATHER"),
+        ("DAD", "FATHER"),
         ("\u17aa\u1796\u17bb\u1780", "FATHER"),  # ឪពុក
-        ("Mother", "MOTHER"), ("mom", "MOTHER"),
+        ("Mother", "MOTHER"),
+        ("mom", "MOTHER"),
         ("\u1798\u17d2\u178f\u17b6\u1799", "MOTHER"),  # ម្តាយ
-        ("Husband", "SPOUSE"), ("wife", "SPOUSE"), ("Partner", "PARTNER"),
-        ("Brother", "SIBLING"), ("sister", "SIBLING"), ("Older Brother", "SIBLING"),
-        ("my sister", "SIBLING"), ("Grandmother", "GRANDPARENT"), ("grandpa", "GRANDPARENT"),
-        ("Guardian", "GUARDIAN"), ("Legal guardian", "GUARDIAN"),
-        ("Friend", "FRIEND"), ("classmate", "FRIEND"), ("father's friend", "FRIEND"),
-        ("Uncle", "OTHER"), ("aunt", "OTHER"), ("Cousin", "OTHER"),
-        ("Brother-in-law", "OTHER"), ("mother in law", "OTHER"),
-        (None, "OTHER"), ("NULL", "OTHER"),
+        ("Husband", "SPOUSE"),
+        ("wife", "SPOUSE"),
+        ("Partner", "PARTNER"),
+        ("Brother", "SIBLING"),
+        ("sister", "SIBLING"),
+        ("Older Brother", "SIBLING"),
+        ("my sister", "SIBLING"),
+        ("Grandmother", "GRANDPARENT"),
+        ("grandpa", "GRANDPARENT"),
+        ("Guardian", "GUARDIAN"),
+        ("Legal guardian", "GUARDIAN"),
+        ("Friend", "FRIEND"),
+        ("classmate", "FRIEND"),
+        ("father's friend", "FRIEND"),
+        ("Uncle", "OTHER"),
+        ("aunt", "OTHER"),
+        ("Cousin", "OTHER"),
+        ("Brother-in-law", "OTHER"),
+        ("mother in law", "OTHER"),
+        (None, "OTHER"),
+        ("NULL", "OTHER"),
     ],
 )
 def test_relationship(raw: object, expected: str) -> None:

@@ -50,9 +50,19 @@ def test_null_dates(raw: object) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "2009-02-30", "2009-13-01", "13/13/2009", "2/30/2009", "Feb 30 2009",
-        "Foo 3 1990", "1990", "yesterday", "04/07/09", "1850-01-01", "2009-04-07 25:00:00",
-        "Sep 3 1990 13:00PM", "1900-01-01 00:00:00.000",
+        "2009-02-30",
+        "2009-13-01",
+        "13/13/2009",
+        "2/30/2009",
+        "Feb 30 2009",
+        "Foo 3 1990",
+        "1990",
+        "yesterday",
+        "04/07/09",
+        "1850-01-01",
+        "2009-04-07 25:00:00",
+        "Sep 3 1990 13:00PM",
+        "1900-01-01 00:00:00.000",
     ],
 )
 def test_invalid_dates_warn(raw: str) -> None:
@@ -75,7 +85,10 @@ def test_invalid_dates_warn(raw: str) -> None:
         ("2024-05-01", datetime(2024, 5, 1)),
         (datetime(2024, 5, 1, 6, tzinfo=UTC), datetime(2024, 5, 1, 13)),
         (datetime(2024, 5, 1, 6), datetime(2024, 5, 1, 6)),
-        (None, None), ("NULL", None), ("garbage", None), ("2024-02-30 10:00", None),
+        (None, None),
+        ("NULL", None),
+        ("garbage", None),
+        ("2024-02-30 10:00", None),
         ("1900-01-01 00:00:00.000", None),  # SQL Server's empty-string datetime
     ],
 )

@@ -167,18 +167,24 @@ REORDERING = [
 NAMES = [
     ("sux dara", "\u179f\u17bb\u1781 \u178a\u17b6\u179a\u17b6"),  # សុខ ដារា
     ("can; suPa", "\u1785\u17b6\u1793\u17cb \u179f\u17bb\u1797\u17b6"),  # ចាន់ សុភា
-    ("Ekv suP½®kþ",  # កែវ សុភ័ក្ត្រ: coeng-ro after ្ត
-     "\u1780\u17c2\u179c \u179f\u17bb\u1797\u17d0\u1780\u17d2\u178f\u17d2\u179a"),
-    ("ehg sMNag",  # ហេង សំណាង
-     "\u17a0\u17c1\u1784 \u179f\u17c6\u178e\u17b6\u1784"),
+    (
+        "Ekv suP½®kþ",  # កែវ សុភ័ក្ត្រ: coeng-ro after ្ត
+        "\u1780\u17c2\u179c \u179f\u17bb\u1797\u17d0\u1780\u17d2\u178f\u17d2\u179a",
+    ),
+    (
+        "ehg sMNag",  # ហេង សំណាង
+        "\u17a0\u17c1\u1784 \u179f\u17c6\u178e\u17b6\u1784",
+    ),
     ("BisI", "\u1796\u17b7\u179f\u17b8"),  # ពិសី
     ("cnßa", "\u1785\u1793\u17d2\u1790\u17b6"),  # ចន្ថា
     ("sIhnu", "\u179f\u17b8\u17a0\u1793\u17bb"),  # សីហនុ
     ("elak", "\u179b\u17c4\u1780"),  # លោក
     ("esA rtna", "\u179f\u17c5 \u179a\u178f\u1793\u17b6"),  # សៅ រតនា
     ("Em:n vIrH", "\u1798\u17c9\u17c2\u1793 \u179c\u17b8\u179a\u17c7"),  # shifter, then AE
-    ("eBaFi_sat;",  # ពោធិ៍សាត់ (province name)
-     "\u1796\u17c4\u1792\u17b7\u17cd\u179f\u17b6\u178f\u17cb"),
+    (
+        "eBaFi_sat;",  # ពោធិ៍សាត់ (province name)
+        "\u1796\u17c4\u1792\u17b7\u17cd\u179f\u17b6\u178f\u17cb",
+    ),
     ("PñMeBj", "\u1797\u17d2\u1793\u17c6\u1796\u17c1\u1789"),  # ភ្នំពេញ
     ("esomrab", "\u179f\u17c0\u1798\u179a\u17b6\u1794"),  # សៀមរាប
     ("kMBg;cam", "\u1780\u17c6\u1796\u1784\u17cb\u1785\u17b6\u1798"),  # កំពង់ចាម

@@ -144,8 +144,10 @@ PERSONAL_NAMES: list[tuple[str, str]] = [
 CORPUS = FAMILY_NAMES + PERSONAL_NAMES
 # Full names as the legacy rows hold them: each personal name with a family name.
 FULL_NAMES: list[tuple[str, str]] = [
-    (f"{FAMILY_NAMES[i % len(FAMILY_NAMES)][0]} {khmer}",
-     f"{FAMILY_NAMES[i % len(FAMILY_NAMES)][1].upper()} {latin}")
+    (
+        f"{FAMILY_NAMES[i % len(FAMILY_NAMES)][0]} {khmer}",
+        f"{FAMILY_NAMES[i % len(FAMILY_NAMES)][1].upper()} {latin}",
+    )
     for i, (khmer, latin) in enumerate(PERSONAL_NAMES)
 ]
 

@@ -22,8 +22,14 @@ from student_sync.domain.places import INTERNATIONAL, PROVINCES, UNKNOWN
 # 8. Nationality became its first two letters.
 @pytest.mark.parametrize(
     ("raw", "old", "new"),
-    [("Cambodian", "Ca", "KH"), ("NULL", "NU", "KH"), ("CAMBODIA", "CA", "KH"),
-     ("Khmer", "Kh", "KH"), ("American", "Am", "US"), ("Japanese", "Ja", "JP")],
+    [
+        ("Cambodian", "Ca", "KH"),
+        ("NULL", "NU", "KH"),
+        ("CAMBODIA", "CA", "KH"),
+        ("Khmer", "Kh", "KH"),
+        ("American", "Am", "US"),
+        ("Japanese", "Ja", "JP"),
+    ],
 )
 def test_8_nationality_is_not_its_first_two_letters(raw: str, old: str, new: str) -> None:
     assert raw[:2] == old
@@ -33,9 +39,13 @@ def test_8_nationality_is_not_its_first_two_letters(raw: str, old: str, new: str
 # 8. Provinces were lower-case keys matching no choice.
 @pytest.mark.parametrize(
     ("raw", "old", "new"),
-    [("Phnom Penh", "phnom_penh", "PHNOM_PENH"), ("phnompenh", "phnompenh", "PHNOM_PENH"),
-     ("Sihanoukville", "sihanoukville", "PREAH_SIHANOUK"), ("Kg Cham", "kg_cham", "KAMPONG_CHAM"),
-     ("Siemreap", "siemreap", "SIEM_REAP")],
+    [
+        ("Phnom Penh", "phnom_penh", "PHNOM_PENH"),
+        ("phnompenh", "phnompenh", "PHNOM_PENH"),
+        ("Sihanoukville", "sihanoukville", "PREAH_SIHANOUK"),
+        ("Kg Cham", "kg_cham", "KAMPONG_CHAM"),
+        ("Siemreap", "siemreap", "SIEM_REAP"),
+    ],
 )
 def test_8_provinces_are_choice_keys(raw: str, old: str, new: str) -> None:
     choices = set(PROVINCES) | {INTERNATIONAL, UNKNOWN}

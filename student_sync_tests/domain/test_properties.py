@@ -14,7 +14,12 @@ from student_sync.domain import DomainRejection, DomainWarning
 from student_sync.domain.limon import KEYS
 
 ANY = st.one_of(
-    st.none(), st.text(), st.binary(), st.integers(), st.floats(), st.booleans(),
+    st.none(),
+    st.text(),
+    st.binary(),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
     st.text(alphabet="".join(KEYS) + " \n$<>{}()[]@/-.,0123456789NULLMonkFemale"),
 )
 UPPER_SNAKE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -36,10 +41,15 @@ def test_no_rule_ever_raises(a: object, b: object) -> None:
         assert isinstance(domain.limon_to_unicode(a), str)
         domain.khmer_problems(a)
     for parsed in (
-        domain.khmer_name(a, b), domain.parse_gender(a), domain.nationality_to_citizenship(a),
-        domain.birth_province(a, "KH"), domain.parse_date(a, "birth_date"),
-        domain.normalize_email(a, "email"), domain.split_phones(a),
-        domain.relationship_choice(a), domain.status_choice(a, is_frozen=False),
+        domain.khmer_name(a, b),
+        domain.parse_gender(a),
+        domain.nationality_to_citizenship(a),
+        domain.birth_province(a, "KH"),
+        domain.parse_date(a, "birth_date"),
+        domain.normalize_email(a, "email"),
+        domain.split_phones(a),
+        domain.relationship_choice(a),
+        domain.status_choice(a, is_frozen=False),
     ):
         _check(parsed.warnings)
     assert isinstance(domain.transfer_flag(a), bool)
@@ -96,26 +106,74 @@ def test_limon_output_is_stripped_and_stable(text: str) -> None:
 # cluster it types the left part of the vowel, the coeng-ro, the base, subscripts, shifter,
 # the right part of the vowel and a sign; the converter must give back the cluster in the
 # normalized order (base, subscripts, coeng-ro, shifter, vowel, sign).
-_BASES = {"k": "\u1780", "x": "\u1781", "K": "\u1782", "g": "\u1784", "c": "\u1785",
-          "C": "\u1787", "j": "\u1789", "d": "\u178a", "N": "\u178e", "t": "\u178f",
-          "T": "\u1791", "n": "\u1793", "b": "\u1794", "p": "\u1795", "P": "\u1797",
-          "m": "\u1798", "y": "\u1799", "r": "\u179a", "l": "\u179b", "v": "\u179c",
-          "s": "\u179f", "h": "\u17a0", "G": "\u17a2"}
-_SUBS = {"á": "\u1780", "Á": "\u1782", "©": "\u1785", "þ": "\u178f", "ñ": "\u1793",
-         ",": "\u1794", "<": "\u1796", "µ": "\u1798", "ü": "\u1799", "ø": "\u179b",
-         "V": "\u179c", "S": "\u179f", "¥": "\u17a2"}
+_BASES = {
+    "k": "\u1780",
+    "x": "\u1781",
+    "K": "\u1782",
+    "g": "\u1784",
+    "c": "\u1785",
+    "C": "\u1787",
+    "j": "\u1789",
+    "d": "\u178a",
+    "N": "\u178e",
+    "t": "\u178f",
+    "T": "\u1791",
+    "n": "\u1793",
+    "b": "\u1794",
+    "p": "\u1795",
+    "P": "\u1797",
+    "m": "\u1798",
+    "y": "\u1799",
+    "r": "\u179a",
+    "l": "\u179b",
+    "v": "\u179c",
+    "s": "\u179f",
+    "h": "\u17a0",
+    "G": "\u17a2",
+}
+_SUBS = {
+    "á": "\u1780",
+    "Á": "\u1782",
+    "©": "\u1785",
+    "þ": "\u178f",
+    "ñ": "\u1793",
+    ",": "\u1794",
+    "<": "\u1796",
+    "µ": "\u1798",
+    "ü": "\u1799",
+    "ø": "\u179b",
+    "V": "\u179c",
+    "S": "\u179f",
+    "¥": "\u17a2",
+}
 # vowel -> (typed before the cluster, typed after it)
-_VOWEL_TYPING = {"": ("", ""), "\u17b6": ("", "a"), "\u17b7": ("", "i"), "\u17b8": ("", "I"),
-                 "\u17b9": ("", "w"), "\u17bb": ("", "u"), "\u17bc": ("", "U"),
-                 "\u17bd": ("", "Y"), "\u17c1": ("e", ""), "\u17c2": ("E", ""),
-                 "\u17c3": ("é", ""), "\u17c4": ("e", "a"), "\u17c5": ("e", "A"),
-                 "\u17be": ("e", "I"), "\u17bf": ("e", "O"), "\u17c0": ("e", "o")}
+_VOWEL_TYPING = {
+    "": ("", ""),
+    "\u17b6": ("", "a"),
+    "\u17b7": ("", "i"),
+    "\u17b8": ("", "I"),
+    "\u17b9": ("", "w"),
+    "\u17bb": ("", "u"),
+    "\u17bc": ("", "U"),
+    "\u17bd": ("", "Y"),
+    "\u17c1": ("e", ""),
+    "\u17c2": ("E", ""),
+    "\u17c3": ("é", ""),
+    "\u17c4": ("e", "a"),
+    "\u17c5": ("e", "A"),
+    "\u17be": ("e", "I"),
+    "\u17bf": ("e", "O"),
+    "\u17c0": ("e", "o"),
+}
 _SHIFT = {"": "", "\u17c9": ":", "\u17ca": "‘"}
 _SIGN = {"": "", "\u17c6": "M", "\u17c7": "H", "\u17cb": ";"}
 
 CLUSTER = st.tuples(
-    st.sampled_from(sorted(_BASES)), st.lists(st.sampled_from(sorted(_SUBS)), max_size=1),
-    st.booleans(), st.sampled_from(sorted(_SHIFT)), st.sampled_from(sorted(_VOWEL_TYPING)),
+    st.sampled_from(sorted(_BASES)),
+    st.lists(st.sampled_from(sorted(_SUBS)), max_size=1),
+    st.booleans(),
+    st.sampled_from(sorted(_SHIFT)),
+    st.sampled_from(sorted(_VOWEL_TYPING)),
     st.sampled_from(sorted(_SIGN)),
 )
 
@@ -125,8 +183,14 @@ def _type(cluster: tuple[str, list[str], bool, str, str, str]) -> tuple[str, str
     left, right = _VOWEL_TYPING[vowel]
     typed = left + ("®" if ro else "") + base + "".join(subs) + _SHIFT[shift] + right
     typed += _SIGN[sign]
-    unicode = (_BASES[base] + "".join("\u17d2" + _SUBS[s] for s in subs)
-               + ("\u17d2\u179a" if ro else "") + shift + vowel + sign)
+    unicode = (
+        _BASES[base]
+        + "".join("\u17d2" + _SUBS[s] for s in subs)
+        + ("\u17d2\u179a" if ro else "")
+        + shift
+        + vowel
+        + sign
+    )
     return typed, unicode
 
 

@@ -10,10 +10,24 @@ from student_sync.domain import status_choice, transfer_flag
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("Yes", True), ("Y", True), ("1", True), ("From RUPP", True), ("transfer", True),
-        ("No", False), ("no", False), ("N", False), ("n", False), ("0", False),
-        ("False", False), ("None", False), ("NULL", False), ("", False), (None, False),
-        (" No ", False), ("NA", False), ("No.", False),
+        ("Yes", True),
+        ("Y", True),
+        ("1", True),
+        ("From RUPP", True),
+        ("transfer", True),
+        ("No", False),
+        ("no", False),
+        ("N", False),
+        ("n", False),
+        ("0", False),
+        ("False", False),
+        ("None", False),
+        ("NULL", False),
+        ("", False),
+        (None, False),
+        (" No ", False),
+        ("NA", False),
+        ("No.", False),
     ],
 )
 def test_transfer_flag(raw: object, expected: bool) -> None:
@@ -23,13 +37,23 @@ def test_transfer_flag(raw: object, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("Active", "ACTIVE"), ("ACTIVE", "ACTIVE"), ("enrolled", "ACTIVE"),
-        ("Inactive", "INACTIVE"), ("On leave", "INACTIVE"),
-        ("Graduated", "GRADUATED"), ("graduate", "GRADUATED"), ("Completed", "GRADUATED"),
-        ("Dropped", "DROPPED"), ("Drop out", "DROPPED"), ("Withdrawn", "DROPPED"),
-        ("Suspended", "SUSPENDED"), ("Transferred", "TRANSFERRED"), ("Frozen", "FROZEN"),
+        ("Active", "ACTIVE"),
+        ("ACTIVE", "ACTIVE"),
+        ("enrolled", "ACTIVE"),
+        ("Inactive", "INACTIVE"),
+        ("On leave", "INACTIVE"),
+        ("Graduated", "GRADUATED"),
+        ("graduate", "GRADUATED"),
+        ("Completed", "GRADUATED"),
+        ("Dropped", "DROPPED"),
+        ("Drop out", "DROPPED"),
+        ("Withdrawn", "DROPPED"),
+        ("Suspended", "SUSPENDED"),
+        ("Transferred", "TRANSFERRED"),
+        ("Frozen", "FROZEN"),
         ("Unknown", "UNKNOWN"),
-        (None, "UNKNOWN"), ("NULL", "UNKNOWN"),  # null: not stated, never guessed ACTIVE
+        (None, "UNKNOWN"),
+        ("NULL", "UNKNOWN"),  # null: not stated, never guessed ACTIVE
     ],
 )
 def test_status(raw: object, expected: str) -> None:

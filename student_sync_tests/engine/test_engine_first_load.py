@@ -47,6 +47,7 @@ def test_first_load_asks_only_for_keys_that_tie_across_pages(db_url, tmp_path, a
     assert second.counters.classes["update"] == 18
     assert sorted(set(asked), key=plan.key_order) == [str(n) for n in range(1, 20)]
 
+
 def test_key_order_is_the_keyset_order() -> None:
     keys = ["10", "9", "100", "abc", "11", "٣"]
     assert sorted(keys, key=plan.key_order) == ["9", "٣", "10", "11", "100", "abc"]
