@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from student_sync.engine.db import (
-    ConfigurationError,
-    DatabaseUnavailable,
     DatabaseUrls,
-    DriverError,
-    describe_db_error,
+    connected_engine,
     describe_url,
-    make_engine,
     mask_text,
     resolve_urls,
     url_password,
 )
-from student_sync.engine.lock import LockHeld
+from student_sync.engine.errors import (
+    ConfigurationError,
+    DatabaseUnavailable,
+    DriverError,
+    LockHeld,
+    describe_db_error,
+)
 from student_sync.engine.options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHANGE_LOG_DAYS,
@@ -252,23 +254,6 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def _connect_or_fail(url: str) -> Any:
-    """An engine whose database answers; else DatabaseUnavailable naming host and database."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except (OperationalError, DBAPIError) as exc:
-        engine.dispose()
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise DatabaseUnavailable(
-            f"cannot connect to {describe_url(url)}: {mask_text(reason, url_password(url))}"
-        ) from None
-    return engine
-
-
 class BelowSuccessThreshold(Exception):
     """The run completed, but its success rate is critical (< 90%): exit 1."""
 
@@ -310,7 +295,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from student_sync.engine.setup import initialize
 
     urls = resolve_urls(args.database_url)
-    engine = _connect_or_fail(urls.sis)
+    engine = connected_engine(urls.sis)
     try:
         if args.check:
             return _init_check(engine, urls.sis)
@@ -367,7 +352,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from student_sync import demo
 
     urls = resolve_urls(args.database_url, args.legacy_url)
-    engine = _connect_or_fail(urls.legacy)
+    engine = connected_engine(urls.legacy)
     try:
         if args.apply_edits:
             edits = demo.apply_day_of_edits(
@@ -400,10 +385,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_load_csv(args: argparse.Namespace) -> int:
-    from student_sync.engine.legacy_load import LegacyLoadError, load_legacy_csv
+    from student_sync.engine.errors import LegacyLoadError
+    from student_sync.engine.legacy_load import load_legacy_csv
 
     urls = resolve_urls(args.database_url, args.legacy_url)
-    engine = _connect_or_fail(urls.legacy)
+    engine = connected_engine(urls.legacy)
     try:
         result = load_legacy_csv(engine, args.file, merge=args.merge)
     except LegacyLoadError as exc:
@@ -422,10 +408,11 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from student_sync.engine.run import ReportUnavailable, render_run_report
+    from student_sync.engine.errors import ReportUnavailable
+    from student_sync.engine.run import render_run_report
 
     urls = resolve_urls(args.database_url)
-    engine = _connect_or_fail(urls.sis)
+    engine = connected_engine(urls.sis)
     try:
         path = render_run_report(engine, args.run)
     except ReportUnavailable as exc:
@@ -601,7 +588,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from student_sync.engine.setup import check_ready
 
     urls = resolve_urls(args.database_url)
-    engine = _connect_or_fail(urls.sis)
+    engine = connected_engine(urls.sis)
     try:
         with engine.connect() as conn:
             check_ready(conn)
@@ -659,7 +646,7 @@ def failure_status(exc: BaseException, secrets: Sequence[str | None]) -> tuple[i
     """
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from student_sync.engine.run import SyncFailed
+    from student_sync.engine.errors import SyncFailed
 
     if isinstance(exc, ConfigurationError):
         return EXIT_USAGE, mask_text(str(exc), *secrets)

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from student_sync.django_app.database import sqlalchemy_url
-from student_sync.engine.db import ConfigurationError, describe_url, mask_url
+from student_sync.engine.db import describe_url, mask_url
+from student_sync.engine.errors import ConfigurationError
 
 POSTGRES = {
     "ENGINE": "django.db.backends.postgresql",

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from student_sync.engine import schema
+from student_sync.engine.errors import MassDeleteRefused
 from student_sync.engine.options import DateWindow, IdRange, parse_modified_since
-from student_sync.engine.run import MassDeleteRefused
 from student_sync_tests.helpers import (
     FIXED_NOW,
     contacts_of,

@@ -18,12 +18,8 @@ from sqlalchemy import Engine, MetaData, Table, inspect, select
 
 from student_sync.demo import generate_legacy_rows, write_export_csv, write_legacy_table
 from student_sync.engine.db import make_engine
-from student_sync.engine.legacy_load import (
-    EXPORT_COLUMNS,
-    LegacyLoadError,
-    column_for_header,
-    load_legacy_csv,
-)
+from student_sync.engine.errors import LegacyLoadError
+from student_sync.engine.legacy_load import EXPORT_COLUMNS, column_for_header, load_legacy_csv
 from student_sync.engine.schema import LEGACY_REQUIRED_COLUMNS
 from student_sync_tests.helpers import legacy_postgres_engine
 

@@ -18,13 +18,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync.django_app.database import project_password, project_urls
-from student_sync.engine.db import (
-    ConfigurationError,
-    describe_url,
-    make_engine,
-    mask_text,
-    url_password,
-)
+from student_sync.engine.db import describe_url, make_engine, mask_text, url_password
+from student_sync.engine.errors import ConfigurationError
 from student_sync.engine.readiness import Gap, find_gaps
 
 TAG = "student_sync"

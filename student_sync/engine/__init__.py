@@ -6,19 +6,25 @@ read-only helpers the orchestration needs (slice profile, id bounds, stored chan
 """
 
 from student_sync.engine.changelog import conflicts_markdown
-from student_sync.engine.changeset import ChangeSetNotFound, applied_summary, latest_change_set
+from student_sync.engine.changeset import applied_summary, latest_change_set
 from student_sync.engine.db import (
     DATABASE_URL_ENV,
     LEGACY_URL_ENV,
-    ConfigurationError,
-    DatabaseUnavailable,
     DatabaseUrls,
     describe_url,
     mask_text,
     normalize_url,
     resolve_urls,
 )
-from student_sync.engine.lock import LockHeld
+from student_sync.engine.errors import (
+    ChangeSetNotFound,
+    ConfigurationError,
+    DatabaseUnavailable,
+    LockHeld,
+    MassDeleteRefused,
+    StaleChangeSet,
+    SyncFailed,
+)
 from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
 from student_sync.engine.options import (
     DEFAULT_BATCH_SIZE,
@@ -34,14 +40,7 @@ from student_sync.engine.profile import legacy_id_bounds, profile_legacy
 from student_sync.engine.rejections import open_rejections_markdown
 from student_sync.engine.report import RunSummary, recommendations, write_report
 from student_sync.engine.report_html import html_path_for
-from student_sync.engine.run import (
-    MassDeleteRefused,
-    RunResult,
-    StaleChangeSet,
-    SyncFailed,
-    run_sync,
-    write_run_report,
-)
+from student_sync.engine.run import RunResult, run_sync, write_run_report
 
 __all__ = [
     "DATABASE_URL_ENV",

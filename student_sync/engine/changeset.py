@@ -26,6 +26,7 @@ from sqlalchemy import Engine, delete, select, update
 
 from student_sync.engine import schema
 from student_sync.engine.db import make_engine
+from student_sync.engine.errors import ChangeSetNotFound
 from student_sync.engine.model import (
     Conflict,
     Counters,
@@ -36,10 +37,6 @@ from student_sync.engine.model import (
 )
 from student_sync.engine.options import options_from_dict, options_to_dict
 from student_sync.engine.report import RunSummary
-
-
-class ChangeSetNotFound(LookupError):
-    """No finished change set (or no applied one) under that id or scope."""
 
 
 def _pack(data: dict[str, Any]) -> bytes:

@@ -5,80 +5,33 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sqlite3
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+
+from student_sync.engine.errors import (  # noqa: F401 - re-exported
+    ConfigurationError,
+    DatabaseUnavailable,
+    DriverError,
+    describe_db_error,
+)
 
 DATABASE_URL_ENV = "STUDENT_SYNC_DATABASE_URL"
 LEGACY_URL_ENV = "STUDENT_SYNC_LEGACY_URL"
 DEFAULT_SQLITE_FILE = "student_sync.sqlite"
-
-
-class ConfigurationError(Exception):
-    """A usage or configuration problem: the CLI exits 2 with this message."""
-
-
-class DatabaseUnavailable(Exception):
-    """The database could not be reached: the CLI exits 1 with this (masked) message."""
-
-
-# Errors the drivers raise themselves (COPY and pipelined statements go to psycopg directly,
-# so their errors are not wrapped in SQLAlchemy's DBAPIError).
-DriverError: tuple[type[Exception], ...] = (psycopg.Error, sqlite3.Error)
-
-# SQLSTATE classes whose primary message names objects only (tables, columns, constraints,
-# connections), never a value of the row: integrity (23), connection (08), transaction (25,
-# 40), resources (53), operator intervention (57), object state (55), syntax/access (42).
-_VALUE_FREE_CLASSES = ("08", "23", "25", "40", "42", "53", "55", "57")
-
-
-def describe_db_error(exc: BaseException) -> str:
-    """A database error in one line without personal data.
-
-    PostgreSQL's DETAIL ("Failing row contains (...)", "Key (school_email)=(...)") and CONTEXT
-    (the COPY line) quote the row, SQLAlchemy's text appends the statement's parameters, and
-    some primary messages quote a value (``invalid input syntax for type date: "..."``): only
-    the primary message of a value-free class passes, plus the table, column and constraint
-    the server names. Other errors say their kind and SQLSTATE.
-    """
-    orig = getattr(exc, "orig", None) or exc
-    diag = getattr(orig, "diag", None)
-    sqlstate = getattr(orig, "sqlstate", None)
-    if diag is not None and sqlstate:
-        names = [
-            f"{label} {value}"
-            for label, value in (
-                ("table", diag.table_name),
-                ("column", diag.column_name),
-                ("constraint", diag.constraint_name),
-            )
-            if value
-        ]
-        if sqlstate.startswith(_VALUE_FREE_CLASSES) and diag.message_primary:
-            message = diag.message_primary.splitlines()[0]
-        else:
-            message = _words(type(orig).__name__)
-        where = f"; {', '.join(names)}" if names else ""
-        return f"{message} (SQLSTATE {sqlstate}{where})"
-    if isinstance(orig, sqlite3.Error):
-        # SQLite names the constraint and the table.column, never the values.
-        text = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
-        return text or _words(type(orig).__name__)
-    text = str(orig).strip()
-    first = text.splitlines()[0] if text else _words(type(orig).__name__)
-    # Connection failures and the like: no row in them, but no DETAIL either way.
-    return first.split("DETAIL:")[0].strip()
-
-
-def _words(class_name: str) -> str:
-    """``NotNullViolation`` -> ``not null violation``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", class_name).lower()
 
 
 @dataclass(frozen=True)
@@ -199,6 +152,25 @@ def make_engine(url: str) -> Engine:
         pool_pre_ping=True,
         connect_args={"connect_timeout": 10, "application_name": "student_sync"},
     )
+
+
+def connected_engine(url: str) -> Engine:
+    """An engine whose database answers; else DatabaseUnavailable naming host and database.
+
+    The one place a connection failure is turned into the operator's message: the driver's
+    first line, with the URL's password masked out of it.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(select(1))
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot connect to {describe_url(url)}: {mask_text(reason, url_password(url))}"
+        ) from None
+    return engine
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -40,7 +40,8 @@ from sqlalchemy.exc import DBAPIError
 
 from student_sync import domain
 from student_sync.engine import schema
-from student_sync.engine.db import ConfigurationError, index_names, reflect_table
+from student_sync.engine.db import index_names, reflect_table
+from student_sync.engine.errors import ConfigurationError
 from student_sync.engine.options import MAX_STUDENT_ID, DateWindow, IdRange, SyncOptions
 
 KEYSET_INDEX_NAME = "ix_legacy_students_sync_key2"  # v2: NULL-safe order expressions

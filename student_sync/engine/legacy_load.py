@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, delete, insert, inspect
 
+from student_sync.engine.errors import LegacyLoadError
 from student_sync.engine.schema import (
     LEGACY_COLUMNS,
     LEGACY_REQUIRED_COLUMNS,
@@ -150,10 +151,6 @@ _MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently: refuse them 
 _IN_CHUNK = 5_000  # ids per DELETE ... IN (...): below SQLite's bound-parameter limit.
 
 Row = Sequence[str | None]
-
-
-class LegacyLoadError(Exception):
-    """A refused export file; the message names the line, byte offset or column at fault."""
 
 
 @dataclass(frozen=True)

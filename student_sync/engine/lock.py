@@ -22,17 +22,10 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync.engine.db import is_sqlite, sqlite_path
+from student_sync.engine.errors import LockHeld, LockLost
 
 # "student_sync" folded into a signed 64-bit key; stable across releases.
 ADVISORY_LOCK_KEY = 0x5374_7564_5379_6E63 - (1 << 63)
-
-
-class LockHeld(Exception):
-    """Another run holds the lock on this target database (CLI exit 3)."""
-
-
-class LockLost(Exception):
-    """The connection holding the advisory lock died mid-run: stop before the next commit."""
 
 
 class RunLock:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from student_sync.engine.db import ConfigurationError
+from student_sync.engine.errors import ConfigurationError
 
 Mode = Literal["upsert", "create-only", "update-only"]
 MODES: tuple[str, ...] = ("upsert", "create-only", "update-only")

@@ -12,16 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Connection, case, func, literal, not_, or_, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 
-from student_sync.engine.db import (
-    DatabaseUnavailable,
-    DatabaseUrls,
-    describe_url,
-    make_engine,
-    mask_text,
-    url_password,
-)
+from student_sync.engine.db import DatabaseUrls, connected_engine
 from student_sync.engine.extract import LegacySource, max_student_id, min_student_id, row_in_window
 from student_sync.engine.options import SyncOptions
 
@@ -107,17 +99,9 @@ def profile_slice(conn: Connection, source: LegacySource, options: SyncOptions) 
 @contextmanager
 def _legacy_connection(urls: DatabaseUrls) -> Iterator[Connection]:
     """A read connection to the legacy database; connection errors come out masked."""
-    engine = make_engine(urls.legacy)
+    engine = connected_engine(urls.legacy)
     try:
-        try:
-            conn = engine.connect()
-        except (OperationalError, DBAPIError) as exc:
-            reason = str(exc.orig or exc).strip().splitlines()[0]
-            raise DatabaseUnavailable(
-                f"cannot connect to {describe_url(urls.legacy)}: "
-                f"{mask_text(reason, url_password(urls.legacy))}"
-            ) from None
-        with conn:
+        with engine.connect() as conn:
             yield conn
     finally:
         engine.dispose()

@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import Connection, inspect, select
 
 from student_sync.engine import schema
-from student_sync.engine.db import ConfigurationError
+from student_sync.engine.errors import ConfigurationError
 from student_sync.engine.sis import LEGACY_IPK_FIX, inspect_sis
 
 Severity = Literal["error", "warning"]

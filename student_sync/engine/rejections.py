@@ -24,7 +24,8 @@ from sqlalchemy import Connection, Engine, Select, func, select
 
 from student_sync.engine import schema
 from student_sync.engine.apply import storable
-from student_sync.engine.db import ConfigurationError, DatabaseUrls, make_engine
+from student_sync.engine.db import DatabaseUrls, make_engine
+from student_sync.engine.errors import ConfigurationError
 from student_sync.engine.extract import LegacySource, byte_order, ids_in_ranges
 from student_sync.engine.migrations import check_sync_schema
 from student_sync.engine.options import DEFAULT_TIMEZONE, IdRange, school_zone

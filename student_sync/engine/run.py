@@ -31,17 +31,24 @@ from student_sync.engine import changelog, extract, schema, target
 from student_sync.engine.apply import apply_batch
 from student_sync.engine.changeset import ChangeSetStore
 from student_sync.engine.db import (
-    DatabaseUnavailable,
     DatabaseUrls,
-    DriverError,
-    describe_db_error,
+    connected_engine,
     describe_url,
     make_engine,
     mask_text,
     mask_url,
     url_password,
 )
-from student_sync.engine.lock import LockLost, RunLock, run_lock
+from student_sync.engine.errors import (
+    DriverError,
+    LockLost,
+    MassDeleteRefused,
+    ReportUnavailable,
+    StaleChangeSet,
+    SyncFailed,
+    describe_db_error,
+)
+from student_sync.engine.lock import RunLock, run_lock
 from student_sync.engine.model import Conflict, Counters, PlanBatch, Rejection
 from student_sync.engine.options import (
     MASS_DELETE_THRESHOLD,
@@ -60,18 +67,6 @@ from student_sync.engine.workers import auto_workers, open_transformer, prefetch
 
 Stage = Literal["all", "plan", "apply"]
 ProgressFn = Callable[[dict[str, Any]], None]
-
-
-class SyncFailed(Exception):
-    """The run started but could not finish; the message is already masked."""
-
-
-class MassDeleteRefused(SyncFailed):
-    """Too many students would vanish at once (a truncated or half-loaded legacy table)."""
-
-
-class StaleChangeSet(SyncFailed):
-    """The target changed between planning and applying a persisted change set."""
 
 
 @dataclass
@@ -101,21 +96,13 @@ def mapping_version(sponsor_codes: dict[str, int], sis: SisSchema | None = None)
 
 @contextmanager
 def _engines(urls: DatabaseUrls) -> Iterator[tuple[Engine, Engine]]:
-    sis = make_engine(urls.sis)
-    legacy = sis if urls.same_database else make_engine(urls.legacy)
+    sis = connected_engine(urls.sis)
     try:
-        for engine, url in ((sis, urls.sis), (legacy, urls.legacy)):
-            try:
-                with engine.connect() as conn:
-                    conn.execute(select(1))
-            except (OperationalError, DBAPIError) as exc:
-                reason = mask_text(
-                    str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
-                    url_password(url),
-                )
-                raise DatabaseUnavailable(
-                    f"cannot connect to {describe_url(url)}: {reason}"
-                ) from None
+        legacy = sis if urls.same_database else connected_engine(urls.legacy)
+    except BaseException:
+        sis.dispose()
+        raise
+    try:
         yield sis, legacy
     finally:
         sis.dispose()
@@ -194,10 +181,6 @@ def _rejection_counts(conn: Connection, run_id: str) -> dict[str, int]:
         )
     ).one()
     return {"rejections_open": int(still_open), "rejections_resolved": int(resolved)}
-
-
-class ReportUnavailable(Exception):
-    """The ledger has no such run, or its report file is gone (a usage error: exit 2)."""
 
 
 def recent_runs(

@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Connection, Engine, inspect, select
 
 from student_sync.engine import schema
-from student_sync.engine.db import ConfigurationError
+from student_sync.engine.errors import ConfigurationError, SisNotReady
 from student_sync.engine.options import DEFAULT_TIMEZONE, school_zone
-from student_sync.engine.sis import SisInspection, SisNotReady, SisSchema, inspect_sis
+from student_sync.engine.sis import SisInspection, SisSchema, inspect_sis
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Integer, SmallInteger, String, Table, inspect
 
 from student_sync.engine import schema
-from student_sync.engine.db import ConfigurationError
+from student_sync.engine.errors import SisNotReady
 
 INT32_MAX = 2_147_483_647
 INT64_MAX = 9_223_372_036_854_775_807
@@ -38,19 +38,6 @@ LEGACY_IPK_FIX = (
     "COLUMN legacy_ipk integer NULL CHECK (legacy_ipk >= 0); CREATE INDEX "
     "people_studentprofile_legacy_ipk_idx ON people_studentprofile (legacy_ipk)"
 )
-
-
-class SisNotReady(ConfigurationError):
-    """The SIS tables cannot take the sync's rows: nothing was written (exit 2)."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        if len(problems) == 1:
-            message = f"the SIS tables are not ready: {problems[0]}"
-        else:
-            listing = "".join(f"\n  - {p}" for p in problems)
-            message = f"the SIS tables are not ready ({len(problems)} problems):{listing}"
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Column, DateTime, MetaData, Table, Text
 
 from student_sync.engine import schema
-from student_sync.engine.db import ConfigurationError
+from student_sync.engine.errors import ConfigurationError
 from student_sync.engine.extract import LegacySource, count_slice, row_in_window
 from student_sync.engine.options import DateWindow, SyncOptions, parse_modified_since
 from student_sync_tests.engine.support import legacy_engine, legacy_row, pages
