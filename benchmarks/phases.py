@@ -24,7 +24,7 @@ from typing import Any
 
 # (phase, module, attribute): the attribute may be "Class.method".
 PHASE_TARGETS: tuple[tuple[str, str, str], ...] = (
-    ("setup", "student_sync.engine.setup", "check_ready"),
+    ("setup", "student_sync.engine.initialize", "check_ready"),
     ("setup", "student_sync.engine.extract", "LegacySource.reflect"),
     ("prescan", "student_sync.engine.extract", "count_slice"),
     ("prescan", "student_sync.engine.extract", "duplicate_keys"),

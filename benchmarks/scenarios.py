@@ -42,7 +42,7 @@ def _engine(spec: Spec) -> Any:
 def load(spec: Spec) -> Result:
     """Generate N legacy rows (fixed seed), COPY them, create the target tables, ANALYZE."""
     from student_sync import demo
-    from student_sync.engine.setup import initialize
+    from student_sync.engine.initialize import initialize
 
     engine = _engine(spec)
     try:

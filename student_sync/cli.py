@@ -292,7 +292,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from student_sync.engine.setup import initialize
+    from student_sync.engine.initialize import initialize
 
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
@@ -317,7 +317,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _init_check(engine: Any, url: str) -> int:
     """`init --check`: what the sync needs and what it found; writes nothing."""
-    from student_sync.engine.setup import check_readiness
+    from student_sync.engine.initialize import check_readiness
 
     found = check_readiness(engine)
     sis = found.sis
@@ -585,7 +585,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     import json
 
     from student_sync.engine.history import student_history
-    from student_sync.engine.setup import check_ready
+    from student_sync.engine.initialize import check_ready
 
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)

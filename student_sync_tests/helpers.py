@@ -13,9 +13,9 @@ from sqlalchemy import MetaData, Table, create_engine, select
 
 from student_sync.engine import schema
 from student_sync.engine.db import DatabaseUrls, make_engine, normalize_url
+from student_sync.engine.initialize import initialize
 from student_sync.engine.options import SyncOptions
 from student_sync.engine.run import RunResult, run_sync
-from student_sync.engine.setup import initialize
 
 FIXED_NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 10:00 in Phnom Penh
 

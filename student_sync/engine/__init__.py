@@ -25,6 +25,7 @@ from student_sync.engine.errors import (
     StaleChangeSet,
     SyncFailed,
 )
+from student_sync.engine.legacy_profile import legacy_id_bounds, profile_legacy
 from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
 from student_sync.engine.options import (
     DEFAULT_BATCH_SIZE,
@@ -36,7 +37,6 @@ from student_sync.engine.options import (
     SyncOptions,
     batch_size_note,
 )
-from student_sync.engine.profile import legacy_id_bounds, profile_legacy
 from student_sync.engine.rejections import open_rejections_markdown
 from student_sync.engine.report import RunSummary, recommendations, write_report
 from student_sync.engine.report_html import html_path_for

@@ -1,6 +1,6 @@
 """What a database lacks before the sync can run there, found by reflection.
 
-The command line refuses to run on an error (``setup.check_ready``); the Django app shows
+The command line refuses to run on an error (``initialize.check_ready``); the Django app shows
 every gap in `python manage.py check` (``student_sync.django_app.checks``). Errors stop a
 run; warnings are things a run would refuse or miss until someone acts (sync tables not
 initialised, known sponsors absent, no legacy table yet).

@@ -48,6 +48,7 @@ from student_sync.engine.errors import (
     SyncFailed,
     describe_db_error,
 )
+from student_sync.engine.initialize import check_ready
 from student_sync.engine.lock import RunLock, run_lock
 from student_sync.engine.model import Conflict, Counters, PlanBatch, Rejection
 from student_sync.engine.options import (
@@ -61,7 +62,6 @@ from student_sync.engine.options import (
 from student_sync.engine.plan import Planner, PreparedPage
 from student_sync.engine.report import MAX_DETAILED_REJECTIONS, RunSummary, write_report
 from student_sync.engine.report_html import TREND_RUNS, TrendPoint, write_html_report
-from student_sync.engine.setup import check_ready
 from student_sync.engine.sis import SisSchema
 from student_sync.engine.workers import auto_workers, open_transformer, prefetched
 

@@ -32,13 +32,13 @@ from student_sync.cli import main
 from student_sync.engine import schema
 from student_sync.engine.db import make_engine, normalize_url
 from student_sync.engine.errors import SisNotReady
+from student_sync.engine.initialize import initialize
 from student_sync.engine.migrations import (
     VERSION_TABLE,
     alembic_config,
     current_revision,
     head_revision,
 )
-from student_sync.engine.setup import initialize
 from student_sync_tests.helpers import init_db, write_legacy
 from student_sync_tests.helpers import legacy_row as row
 from student_sync_tests.reliability.support import ledger, migrate_args

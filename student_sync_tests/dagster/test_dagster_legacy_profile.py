@@ -8,8 +8,8 @@ import pytest
 
 from student_sync.engine.db import DatabaseUrls, normalize_url
 from student_sync.engine.errors import DatabaseUnavailable
+from student_sync.engine.legacy_profile import legacy_id_bounds, profile_legacy
 from student_sync.engine.options import DateWindow, IdRange, SyncOptions
-from student_sync.engine.profile import legacy_id_bounds, profile_legacy
 from student_sync_tests.helpers import legacy_row, write_legacy
 
 
