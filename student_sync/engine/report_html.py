@@ -248,6 +248,127 @@ def stacked_bar_svg(parts: Sequence[Bar], *, title: str, width: int = WIDE_WIDTH
     )
 
 
+@dataclass(frozen=True)
+class _LineFrame:
+    """A line chart's geometry: the SVG size, the plot area inside it, and the y range."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    points: int  # how many x positions (runs)
+    y_min: float
+    y_max: float
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> int:
+        return self.height - self.top - self.bottom
+
+    def x(self, i: int) -> float:
+        """The x of point ``i``: spread over the plot, or centred when there is one point."""
+        n = self.points
+        return self.left + (self.plot_w / 2 if n == 1 else self.plot_w * i / (n - 1))
+
+    def y(self, v: float) -> float:
+        """The y of value ``v``, clamped into the y range."""
+        low, high = self.y_min, self.y_max
+        return self.top + self.plot_h * (1 - (min(max(v, low), high) - low) / (high - low))
+
+
+def _y_ceiling(values: Sequence[float], y_max: float | None, whole_numbers: bool) -> float:
+    """The top of the y axis: ``y_max``, else a round number above the largest value."""
+    if y_max is not None:
+        return y_max
+    largest = max(values, default=0)
+    return _nice_ceiling(max(largest, 4) if whole_numbers else largest)
+
+
+def _grid_svg(frame: _LineFrame, unit: str) -> str:
+    """Five horizontal grid lines, each with its value on the left."""
+    out = []
+    for k in range(5):
+        v = frame.y_min + (frame.y_max - frame.y_min) * k / 4
+        y = frame.y(v)
+        out.append(
+            f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.width - frame.right}" y2="{y:.1f}" '
+            f'class="grid"/><text x="{frame.left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+            f'class="tick">{_short(v)}{esc(unit)}</text>'
+        )
+    return "".join(out)
+
+
+def _thresholds_svg(frame: _LineFrame, thresholds: Sequence[tuple[float, str]]) -> str:
+    """A dashed line at each threshold inside the y range."""
+    return "".join(
+        f'<line x1="{frame.left}" y1="{frame.y(level):.1f}" x2="{frame.width - frame.right}" '
+        f'y2="{frame.y(level):.1f}" stroke="{color}" stroke-dasharray="4 3" stroke-width="1"/>'
+        for level, color in thresholds
+        if frame.y_min <= level <= frame.y_max
+    )
+
+
+def _x_ticks_svg(frame: _LineFrame, labels: Sequence[str]) -> str:
+    """About six labels under the axis; the first and last anchored to the plot's edges."""
+    n = frame.points
+    step = max(1, math.ceil(n / 6))
+    edge = {0: "start", n - 1: "end"} if n > 1 else {}
+    return "".join(
+        f'<text x="{frame.x(i):.1f}" y="{frame.top + frame.plot_h + 16}" '
+        f'text-anchor="{edge.get(i, "middle")}" class="tick">{esc(label)}</text>'
+        for i, label in enumerate(labels)
+        if i % step == 0 or i == n - 1 and (n - 1) % step >= step / 2
+    )
+
+
+def _series_svg(
+    frame: _LineFrame,
+    s: Series,
+    x_labels: Sequence[str],
+    unit: str,
+    highlight: int | None,
+) -> str:
+    """One series: a polyline per run of consecutive values (None breaks the line), then a
+    dot per value with its tooltip; the ``highlight`` point drawn larger."""
+    segments: list[list[str]] = [[]]
+    for i, v in enumerate(s.values):
+        if v is None:
+            segments.append([])
+        else:
+            segments[-1].append(f"{frame.x(i):.1f},{frame.y(v):.1f}")
+    lines = [
+        f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.color}" '
+        'stroke-width="2" stroke-linejoin="round"/>'
+        for seg in segments
+        if len(seg) > 1
+    ]
+    dots = [
+        f'<circle cx="{frame.x(i):.1f}" cy="{frame.y(v):.1f}" r="{4.5 if i == highlight else 2.5}" '
+        f'fill="{s.color}"><title>{esc(x_labels[i])}: {esc(s.name)} {_fmt(v)}{esc(unit)}</title>'
+        "</circle>"
+        for i, v in enumerate(s.values)
+        if v is not None
+    ]
+    return "".join(lines + dots)
+
+
+def _legend_svg(frame: _LineFrame, series: Sequence[Series]) -> str:
+    """A swatch and name per series along the bottom edge."""
+    out, lx = [], frame.left
+    for s in series:
+        out.append(
+            f'<rect x="{lx}" y="{frame.height - 14}" width="12" height="4" fill="{s.color}"/>'
+            f'<text x="{lx + 17}" y="{frame.height - 8}" class="tick">{esc(s.name)}</text>'
+        )
+        lx += 30 + 7 * len(s.name)
+    return "".join(out)
+
+
 def line_chart_svg(
     series: Sequence[Series],
     x_labels: Sequence[str],
@@ -270,85 +391,34 @@ def line_chart_svg(
     4 for ``whole_numbers``, so counts never get fractional ticks). ``x_labels`` name the
     points in their tooltips; ``tick_labels``, shorter, go under the axis.
     """
-    left, right, top, bottom = 46, 14, 12, 44 if len(series) > 1 else 28
-    plot_w, plot_h = width - left - right, height - top - bottom
-    n = len(x_labels)
     values = [v for s in series for v in s.values if v is not None]
-    largest = max(values, default=0)
-    ceiling = (
-        y_max if y_max is not None else _nice_ceiling(max(largest, 4) if whole_numbers else largest)
+    frame = _LineFrame(
+        width=width,
+        height=height,
+        left=46,
+        right=14,
+        top=12,
+        bottom=44 if len(series) > 1 else 28,  # room for the legend
+        points=len(x_labels),
+        y_min=y_min,
+        y_max=_y_ceiling(values, y_max, whole_numbers),
     )
-
-    def px(i: int) -> float:
-        return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
-
-    def py(v: float) -> float:
-        return top + plot_h * (1 - (min(max(v, y_min), ceiling) - y_min) / (ceiling - y_min))
-
-    out = [
+    no_data = (
+        f'<text x="{frame.left + frame.plot_w / 2}" y="{frame.top + frame.plot_h / 2}" '
+        'text-anchor="middle" class="muted">no data yet</text>'
+    )
+    return (
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{esc(title)}</title>"
-    ]
-    for k in range(5):
-        v = y_min + (ceiling - y_min) * k / 4
-        out.append(
-            f'<line x1="{left}" y1="{py(v):.1f}" x2="{width - right}" y2="{py(v):.1f}" '
-            f'class="grid"/><text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end" '
-            f'class="tick">{_short(v)}{esc(unit)}</text>'
-        )
-    for level, color in thresholds:
-        if not y_min <= level <= ceiling:
-            continue
-        out.append(
-            f'<line x1="{left}" y1="{py(level):.1f}" x2="{width - right}" y2="{py(level):.1f}" '
-            f'stroke="{color}" stroke-dasharray="4 3" stroke-width="1"/>'
-        )
-    step = max(1, math.ceil(n / 6))
-    for i, label in enumerate(tick_labels or x_labels):
-        if i % step == 0 or i == n - 1 and (n - 1) % step >= step / 2:
-            edge = {0: "start", n - 1: "end"} if n > 1 else {}
-            anchor = edge.get(i, "middle")
-            out.append(
-                f'<text x="{px(i):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}" '
-                f'class="tick">{esc(label)}</text>'
-            )
-    for s in series:
-        segments: list[list[str]] = [[]]
-        for i, v in enumerate(s.values):
-            if v is None:
-                segments.append([])
-            else:
-                segments[-1].append(f"{px(i):.1f},{py(v):.1f}")
-        for seg in segments:
-            if len(seg) > 1:
-                out.append(
-                    f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.color}" '
-                    'stroke-width="2" stroke-linejoin="round"/>'
-                )
-        for i, v in enumerate(s.values):
-            if v is not None:
-                r = 4.5 if i == highlight else 2.5
-                out.append(
-                    f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="{r}" fill="{s.color}">'
-                    f"<title>{esc(x_labels[i])}: {esc(s.name)} {_fmt(v)}{esc(unit)}</title>"
-                    "</circle>"
-                )
-    if len(series) > 1:
-        lx = left
-        for s in series:
-            out.append(
-                f'<rect x="{lx}" y="{height - 14}" width="12" height="4" fill="{s.color}"/>'
-                f'<text x="{lx + 17}" y="{height - 8}" class="tick">{esc(s.name)}</text>'
-            )
-            lx += 30 + 7 * len(s.name)
-    if not values:
-        out.append(
-            f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" '
-            'class="muted">no data yet</text>'
-        )
-    out.append("</svg>")
-    return "".join(out)
+        + _grid_svg(frame, unit)
+        + _thresholds_svg(frame, thresholds)
+        + _x_ticks_svg(frame, tick_labels or x_labels)
+        + "".join(_series_svg(frame, s, x_labels, unit, highlight) for s in series)
+        + (_legend_svg(frame, series) if len(series) > 1 else "")
+        + ("" if values else no_data)
+        + "</svg>"
+    )
 
 
 # --------------------------------------------------------------------------- page sections
@@ -553,83 +623,87 @@ def _conflicts_section(report: Mapping[str, Any], max_listed: int) -> str:
     )
 
 
-def _trends_section(trends: Sequence[TrendPoint], run_id: str | None, zone: tzinfo) -> str:
-    if not trends:
-        return _section(
-            "trends",
-            "Trends",
-            "<p>No completed run in the run ledger yet (dry runs are not recorded there).</p>",
-        )
-    labels = [_local(t.started_at, zone) for t in trends]
-    # Under the axis: the day, or the time when every run is of one day (seconds if needed).
-    pattern = "%d %b"
-    if len({label[:10] for label in labels}) == 1:
-        minutes = {label[11:] for label in labels}
-        pattern = "%H:%M" if len(minutes) == len(labels) else "%H:%M:%S"
-    ticks = [_local(t.started_at, zone, pattern) for t in trends]
-    ids = [t.run_id for t in trends]
-    mark = ids.index(run_id) if run_id in ids else None
-    charts = [
-        line_chart_svg(
-            [Series("success rate", [t.success_rate for t in trends], LEVEL_COLORS["ok"])],
-            labels,
-            title="Success rate (%)",
-            y_max=100,
-            unit="%",
-            y_min=SUCCESS_AXIS_FLOOR
-            if all(t.success_rate >= SUCCESS_AXIS_FLOOR for t in trends)
-            else 0,
-            thresholds=((95, LEVEL_COLORS["warning"]), (90, LEVEL_COLORS["critical"])),
-            highlight=mark,
-            tick_labels=ticks,
+def _tick_pattern(labels: Sequence[str]) -> str:
+    """Under the axis: the day, or the time when every run is of one day (seconds if needed).
+
+    ``labels`` are the runs' local start times as ``_local`` writes them (YYYY-mm-dd HH:MM).
+    """
+    if len({label[:10] for label in labels}) != 1:
+        return "%d %b"
+    minutes = {label[11:] for label in labels}
+    return "%H:%M" if len(minutes) == len(labels) else "%H:%M:%S"
+
+
+def _trend_charts(
+    trends: Sequence[TrendPoint], labels: Sequence[str], ticks: Sequence[str], mark: int | None
+) -> list[tuple[str, str]]:
+    """The four trend charts, each with its caption: success, efficiency, rejections,
+    duration. ``mark`` is the index of the report's own run (drawn larger)."""
+    success_floor = (
+        SUCCESS_AXIS_FLOOR if all(t.success_rate >= SUCCESS_AXIS_FLOOR for t in trends) else 0
+    )
+    rejections = [
+        Series("open", [t.rejections_open for t in trends], REJECTED_COLOR),
+        Series("resolved by the run", [t.rejections_resolved for t in trends], LEVEL_COLORS["ok"]),
+        Series("rejected by the run", [float(t.rejected) for t in trends], WARNING_COLOR),
+    ]
+    return [
+        (
+            "Success rate",
+            line_chart_svg(
+                [Series("success rate", [t.success_rate for t in trends], LEVEL_COLORS["ok"])],
+                labels,
+                title="Success rate (%)",
+                y_max=100,
+                unit="%",
+                y_min=success_floor,
+                thresholds=((95, LEVEL_COLORS["warning"]), (90, LEVEL_COLORS["critical"])),
+                highlight=mark,
+                tick_labels=ticks,
+            ),
         ),
-        line_chart_svg(
-            [Series("efficiency", [t.efficiency for t in trends], WRITTEN_COLOR)],
-            labels,
-            title="Efficiency (%)",
-            y_max=100,
-            unit="%",
-            thresholds=((70, "#9aa5b1"), (30, "#9aa5b1")),
-            highlight=mark,
-            tick_labels=ticks,
+        (
+            "Efficiency",
+            line_chart_svg(
+                [Series("efficiency", [t.efficiency for t in trends], WRITTEN_COLOR)],
+                labels,
+                title="Efficiency (%)",
+                y_max=100,
+                unit="%",
+                thresholds=((70, "#9aa5b1"), (30, "#9aa5b1")),
+                highlight=mark,
+                tick_labels=ticks,
+            ),
         ),
-        line_chart_svg(
-            [
-                Series("open", [t.rejections_open for t in trends], REJECTED_COLOR),
-                Series(
-                    "resolved by the run",
-                    [t.rejections_resolved for t in trends],
-                    LEVEL_COLORS["ok"],
-                ),
-                Series("rejected by the run", [float(t.rejected) for t in trends], WARNING_COLOR),
-            ],
-            labels,
-            title="Rejections",
-            whole_numbers=True,
-            highlight=mark,
-            tick_labels=ticks,
+        (
+            "Rejections: open, resolved, rejected",
+            line_chart_svg(
+                rejections,
+                labels,
+                title="Rejections",
+                whole_numbers=True,
+                highlight=mark,
+                tick_labels=ticks,
+            ),
         ),
-        line_chart_svg(
-            [Series("duration", [t.duration_seconds for t in trends], "#52606d")],
-            labels,
-            title="Duration (s)",
-            unit="s",
-            highlight=mark,
-            tick_labels=ticks,
+        (
+            "Duration (seconds)",
+            line_chart_svg(
+                [Series("duration", [t.duration_seconds for t in trends], "#52606d")],
+                labels,
+                title="Duration (s)",
+                unit="s",
+                highlight=mark,
+                tick_labels=ticks,
+            ),
         ),
     ]
-    titles = (
-        "Success rate",
-        "Efficiency",
-        "Rejections: open, resolved, rejected",
-        "Duration (seconds)",
-    )
-    figures = "".join(
-        f'<figure class="trend" id="chart-trend-{i}"><figcaption>{esc(t)}</figcaption>{c}</figure>'
-        for i, (t, c) in enumerate(zip(titles, charts, strict=True))
-    )
+
+
+def _trends_table_rows(trends: Sequence[TrendPoint], run_id: str | None, zone: tzinfo) -> str:
+    """One table row per run, the report's own run highlighted."""
     this_run = ' class="this-run"'
-    rows = "".join(
+    return "".join(
         f"<tr{this_run if t.run_id == run_id else ''}>"
         f"<td>{esc(_local(t.started_at, zone))}</td><td>{esc(t.mode)}</td>"
         f'<td class="n">{t.records_processed:,}</td><td class="n">{t.success_rate:.1f}%</td>'
@@ -638,6 +712,25 @@ def _trends_section(trends: Sequence[TrendPoint], run_id: str | None, zone: tzin
         f'<td class="n">{_opt(t.rejections_resolved)}</td>'
         f'<td class="n">{_opt(t.duration_seconds, "{:,.1f}")}</td></tr>'
         for t in trends
+    )
+
+
+def _trends_section(trends: Sequence[TrendPoint], run_id: str | None, zone: tzinfo) -> str:
+    """The ledger's recent runs: four charts, and the same numbers as a table."""
+    if not trends:
+        return _section(
+            "trends",
+            "Trends",
+            "<p>No completed run in the run ledger yet (dry runs are not recorded there).</p>",
+        )
+    labels = [_local(t.started_at, zone) for t in trends]
+    ticks = [_local(t.started_at, zone, _tick_pattern(labels)) for t in trends]
+    ids = [t.run_id for t in trends]
+    mark = ids.index(run_id) if run_id in ids else None
+    figures = "".join(
+        f'<figure class="trend" id="chart-trend-{i}"><figcaption>{esc(caption)}</figcaption>'
+        f"{chart}</figure>"
+        for i, (caption, chart) in enumerate(_trend_charts(trends, labels, ticks, mark))
     )
     return _section(
         "trends",
@@ -648,7 +741,8 @@ def _trends_section(trends: Sequence[TrendPoint], run_id: str | None, zone: tzin
         "<details><summary>The runs as a table</summary>"
         '<table id="trends-table"><thead><tr><th>Started</th><th>Mode</th><th>Processed</th>'
         "<th>Success</th><th>Efficiency</th><th>Rejected</th><th>Open</th><th>Resolved</th>"
-        f"<th>Seconds</th></tr></thead><tbody>{rows}</tbody></table></details>",
+        f"<th>Seconds</th></tr></thead><tbody>{_trends_table_rows(trends, run_id, zone)}</tbody>"
+        "</table></details>",
     )
 
 
