@@ -8,6 +8,7 @@ only formats what ``student_history`` returns.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +46,32 @@ class StudentHistory:
         }
 
 
+# The stored rejection's columns a history shows.
+REJECTION_COLUMNS: tuple[str, ...] = (
+    "legacy_id",
+    "ipk",
+    "reason",
+    "detail",
+    "first_seen_at",
+    "last_seen_at",
+    "resolved_at",
+)
+
+
 def student_history(conn: Connection, student_id: int) -> StudentHistory:
     """Everything the sync's tables know about one student id."""
-    history = StudentHistory(student_id)
+    return StudentHistory(
+        student_id,
+        current=_sync_state(conn, student_id),
+        changes=_changes(conn, student_id),
+        conflicts=_conflicts(conn, student_id),
+        rejections=_rejections(conn, student_id),
+        sponsorships=_sponsorships(conn, student_id),
+    )
+
+
+def _sync_state(conn: Connection, student_id: int) -> dict[str, Any] | None:
+    """The sync state row: IPK, deleted flag, last run; None when the sync never wrote it."""
     st = schema.sync_state
     state = (
         conn.execute(
@@ -58,8 +82,11 @@ def student_history(conn: Connection, student_id: int) -> StudentHistory:
         .mappings()
         .first()
     )
-    history.current = dict(state) if state else None
+    return dict(state) if state else None
 
+
+def _changes(conn: Connection, student_id: int) -> list[dict[str, Any]]:
+    """The change log's rows, newest first, with the run's mode from the ledger."""
     log, ledger = schema.change_log, schema.run_ledger
     stmt = (
         select(
@@ -75,59 +102,59 @@ def student_history(conn: Connection, student_id: int) -> StudentHistory:
         .where(log.c.student_id == student_id)
         .order_by(log.c.id.desc())
     )
-    for row in conn.execute(stmt).mappings():
-        history.changes.append({**row, "changes": json.loads(row["changes"])})
+    return [{**row, "changes": json.loads(row["changes"])} for row in conn.execute(stmt).mappings()]
 
+
+def _conflict_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored conflict as the history shows it (values decoded from their JSON)."""
+    return {
+        "table": row["table_name"],
+        "column": row["column_name"],
+        "sis_value": json.loads(row["sis_value"]) if row["sis_value"] else None,
+        "legacy_value": json.loads(row["legacy_value"]) if row["legacy_value"] else None,
+        "resolution": row["resolution"],
+        "open": row["resolved_at"] is None,
+        "detected_at": row["detected_at"],
+        "first_run_id": row["first_run_id"],
+        "resolved_at": row["resolved_at"],
+    }
+
+
+def _conflicts(conn: Connection, student_id: int) -> list[dict[str, Any]]:
+    """The student's conflicts, open and resolved, newest first."""
     c = schema.conflict
-    for row in conn.execute(
-        select(c).where(c.c.student_id == student_id).order_by(c.c.detected_at.desc())
-    ).mappings():
-        history.conflicts.append(
-            {
-                "table": row["table_name"],
-                "column": row["column_name"],
-                "sis_value": json.loads(row["sis_value"]) if row["sis_value"] else None,
-                "legacy_value": json.loads(row["legacy_value"]) if row["legacy_value"] else None,
-                "resolution": row["resolution"],
-                "open": row["resolved_at"] is None,
-                "detected_at": row["detected_at"],
-                "first_run_id": row["first_run_id"],
-                "resolved_at": row["resolved_at"],
-            }
-        )
+    stmt = select(c).where(c.c.student_id == student_id).order_by(c.c.detected_at.desc())
+    return [_conflict_entry(row) for row in conn.execute(stmt).mappings()]
 
-    # Rejections are stored under the legacy id as written (``00029``): narrow by the digits
-    # in SQL, then keep the ids whose key is this student's.
+
+def _rejections(conn: Connection, student_id: int) -> list[dict[str, Any]]:
+    """Stored rejections of this id, newest first.
+
+    They are stored under the legacy id as written (``00029``): narrow by the digits in SQL,
+    then keep the ids whose key is this student's.
+    """
     r = schema.rejection
-    for row in conn.execute(
+    stmt = (
         select(r)
         .where(r.c.legacy_id.contains(str(student_id), autoescape=True))
         .order_by(r.c.last_seen_at.desc())
-    ).mappings():
-        if legacy_key(row["legacy_id"]) == str(student_id):
-            history.rejections.append(
-                {
-                    k: row[k]
-                    for k in (
-                        "legacy_id",
-                        "ipk",
-                        "reason",
-                        "detail",
-                        "first_seen_at",
-                        "last_seen_at",
-                        "resolved_at",
-                    )
-                }
-            )
+    )
+    return [
+        {k: row[k] for k in REJECTION_COLUMNS}
+        for row in conn.execute(stmt).mappings()
+        if legacy_key(row["legacy_id"]) == str(student_id)
+    ]
 
+
+def _sponsorships(conn: Connection, student_id: int) -> list[dict[str, Any]]:
+    """The student's sponsorship periods in the SIS, latest start first."""
     ss, sp, prof = schema.sponsored_student, schema.sponsor, schema.student_profile
-    for row in conn.execute(
+    stmt = (
         select(sp.c.code, ss.c.start_date, ss.c.end_date, ss.c.sponsorship_type)
         .select_from(
             ss.join(sp, sp.c.id == ss.c.sponsor_id).join(prof, prof.c.id == ss.c.student_id)
         )
         .where(prof.c.student_id == student_id)
         .order_by(ss.c.start_date.desc(), sp.c.code)
-    ).mappings():
-        history.sponsorships.append(dict(row))
-    return history
+    )
+    return [dict(row) for row in conn.execute(stmt).mappings()]
