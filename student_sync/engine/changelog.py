@@ -484,6 +484,99 @@ def _by_student(conn: Connection, table: Any, student_ids: Sequence[int], *where
         ).mappings()
 
 
+def _last_written(conn: Connection, student_ids: Sequence[int]) -> dict[int, dict[str, str | None]]:
+    """Student -> part -> the digests of what the sync last wrote there."""
+    w = schema.last_written
+    written: dict[int, dict[str, str | None]] = {}
+    for part_ids in target.chunked(sorted(set(student_ids))):
+        for sid, person, profile, contact in conn.execute(
+            select(w.c.student_id, w.c.person, w.c.profile, w.c.contact).where(
+                target.member_of(conn, w.c.student_id, part_ids)
+            )
+        ):
+            written[sid] = {"person": person, "profile": profile, "contact": contact}
+    return written
+
+
+def _open_conflicts(
+    conn: Connection, student_ids: Sequence[int]
+) -> dict[int, dict[str, dict[str, str]]]:
+    """Open conflicts: student -> table -> column -> the digest of the value pair reported."""
+    c = schema.conflict
+    reported: dict[int, dict[str, dict[str, str]]] = {}
+    for r in _by_student(conn, c, student_ids, c.c.resolved_at.is_(None)):
+        by_table = reported.setdefault(r["student_id"], {})
+        by_table.setdefault(r["table_name"], {})[r["column_name"]] = r["reported_digest"]
+    return reported
+
+
+def _before_update(
+    state: StateRow,
+    persons: Mapping[int, dict[str, Any]],
+    profiles: Mapping[int, dict[str, Any]],
+    contacts: Mapping[int, tuple[int, ContactValues]],
+    written: dict[str, str | None] | None,
+    reported: Mapping[str, Mapping[str, str]],
+) -> dict[str, Any]:
+    """A student's SIS values before the update (``PlannedStudent.before``), by part, with
+    the digests last written (``written``) and the open conflicts ("table.column" -> pair)."""
+    # The contact row is the sync's only while it still belongs to this person.
+    owner, contact = contacts.get(state.contact_id or -1, (None, None))
+    if owner is None or owner != state.person_id:
+        contact = None
+    return {
+        "person": persons.get(state.person_id or -1),
+        "profile": profiles.get(state.profile_id or -1),
+        "contact": dict(vars(contact)) if contact is not None else None,
+        "written": written,
+        "open": {
+            f"{table}.{column}": pair
+            for table, columns in reported.items()
+            for column, pair in columns.items()
+        }
+        or None,
+    }
+
+
+def _apply_policy(
+    p: PlannedStudent,
+    written: Mapping[str, str | None],
+    tables: Mapping[str, str],
+    reported: Mapping[str, Mapping[str, str]],
+    policy: str,
+) -> None:
+    """Compare each part's SIS values (``p.before``) with what the sync last wrote: record the
+    registrar edits the legacy values disagree with (``p.conflicts``) and the SIS values to
+    keep (``p.kept``); drop the contact write when only kept values differed."""
+    for part in OWNED:
+        sis = p.before[part]
+        if part == "contact" and p.contact_action != "update":
+            continue
+        legacy = written_values(p, part)
+        if sis is None or legacy is None:
+            continue
+        if all(same(sis.get(c), legacy.get(c)) for c in OWNED[part]):
+            continue  # the SIS holds the legacy values: no conflict possible (fast path)
+        last_part = split_digests(part, written[part])
+        if last_part is None:
+            continue
+        found, kept = find_conflicts(
+            p.student_id,
+            part,
+            sis,
+            legacy,
+            last_part,
+            reported.get(tables[part], {}),
+            policy,
+            table=tables[part],
+        )
+        p.conflicts += found
+        if kept:
+            p.kept[part] = kept
+    if "contact" in p.kept and written_values(p, "contact") == p.before["contact"]:
+        p.contact_action = None  # only the registrar's edits differed: nothing to write
+
+
 def check_conflicts(
     conn: Connection,
     planned: Sequence[PlannedStudent],
@@ -508,73 +601,16 @@ def check_conflicts(
     )
     if contacts is None:
         contacts = target.load_contacts(conn, (s.contact_id for s in states), contact_table)
-    tables = sis_table_names(contact_table.name)
     ids = [p.student_id for p in updates]
-    w = schema.last_written
-    written: dict[int, dict[str, str | None]] = {}
-    for part_ids in target.chunked(sorted(set(ids))):
-        for sid, person, profile, contact in conn.execute(
-            select(w.c.student_id, w.c.person, w.c.profile, w.c.contact).where(
-                target.member_of(conn, w.c.student_id, part_ids)
-            )
-        ):
-            written[sid] = {"person": person, "profile": profile, "contact": contact}
-    c = schema.conflict
-    # Open conflicts: student -> table -> column -> the value pair reported.
-    reported: dict[int, dict[str, dict[str, str]]] = {}
-    for r in _by_student(conn, c, ids, c.c.resolved_at.is_(None)):
-        by_table = reported.setdefault(r["student_id"], {})
-        by_table.setdefault(r["table_name"], {})[r["column_name"]] = r["reported_digest"]
+    written, reported = _last_written(conn, ids), _open_conflicts(conn, ids)
+    tables = sis_table_names(contact_table.name)
     for p in updates:
-        state = p.state
-        assert state is not None
-        # The contact row is the sync's only while it still belongs to this person.
-        owner, contact = contacts.get(state.contact_id or -1, (None, None))
-        if owner is None or owner != state.person_id:
-            contact = None
-        last = written.get(p.student_id)
-        p.before = {
-            "person": persons.get(state.person_id or -1),
-            "profile": profiles.get(state.profile_id or -1),
-            "contact": dict(vars(contact)) if contact is not None else None,
-            "written": last,
-            # Open (kept, reported) conflicts, "table.column" -> reported pair.
-            "open": {
-                f"{table}.{column}": pair
-                for table, columns in reported.get(p.student_id, {}).items()
-                for column, pair in columns.items()
-            }
-            or None,
-        }
+        assert p.state is not None
+        last, open_ones = written.get(p.student_id), reported.get(p.student_id, {})
+        p.before = _before_update(p.state, persons, profiles, contacts, last, open_ones)
         if last is None:
             continue  # synced before the change log existed: nothing to compare with
-        for part in OWNED:
-            sis = p.before[part]
-            if part == "contact" and p.contact_action != "update":
-                continue
-            legacy = written_values(p, part)
-            if sis is None or legacy is None:
-                continue
-            if all(same(sis.get(c), legacy.get(c)) for c in OWNED[part]):
-                continue  # the SIS holds the legacy values: no conflict possible (fast path)
-            last_part = split_digests(part, last[part])
-            if last_part is None:
-                continue
-            found, kept = find_conflicts(
-                p.student_id,
-                part,
-                sis,
-                legacy,
-                last_part,
-                reported.get(p.student_id, {}).get(tables[part], {}),
-                policy,
-                table=tables[part],
-            )
-            p.conflicts += found
-            if kept:
-                p.kept[part] = kept
-        if "contact" in p.kept and written_values(p, "contact") == p.before["contact"]:
-            p.contact_action = None  # only the registrar's edits differed: nothing to write
+        _apply_policy(p, last, tables, open_ones, policy)
 
 
 def close_checked(conn: Connection, student_ids: Sequence[int], run_id: str, now: datetime) -> None:
