@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -530,10 +530,62 @@ def _show(value: Any) -> str:
     return "(none)" if value is None or value == "" else str(value)
 
 
+def _history_block(
+    title: str,
+    items: Sequence[dict[str, Any]],
+    lines_of: Callable[[dict[str, Any]], list[str]],
+    empty: str = "none",
+) -> list[str]:
+    """One block of the ``history`` text: a blank line, its title, then its items' lines or
+    ``empty``."""
+    lines = ["", title]
+    if not items:
+        lines.append(f"  {empty}")
+    for item in items:
+        lines += lines_of(item)
+    return lines
+
+
+def _change_lines(change: dict[str, Any]) -> list[str]:
+    how = (
+        f"{change['mode']}{' force-update' if change['force_update'] else ''}"
+        if change["mode"]
+        else "run not in the ledger"
+    )
+    return [
+        f"  {change['changed_at']}  run {change['run_id']} ({how})",
+        f"    {change['action']} {change['table_name']}",
+        *(
+            f"      {column}: {_show(old)} -> {_show(new)}"
+            for column, (old, new) in change["changes"].items()
+        ),
+    ]
+
+
+def _conflict_lines(c: dict[str, Any]) -> list[str]:
+    status = "open" if c["open"] else f"settled {c['resolved_at']}"
+    return [
+        f"  {c['detected_at']}  {c['table']}.{c['column']}: SIS "
+        f"{_show(c['sis_value'])!r} vs legacy {_show(c['legacy_value'])!r} "
+        f"({c['resolution']}, {status})"
+    ]
+
+
+def _rejection_lines(r: dict[str, Any]) -> list[str]:
+    status = "open" if r["resolved_at"] is None else f"resolved {r['resolved_at']}"
+    return [
+        f"  {r['last_seen_at']}  {r['reason']} (legacy id {r['legacy_id']!r}): "
+        f"{r['detail']} ({status}; first seen {r['first_seen_at']})"
+    ]
+
+
+def _sponsorship_lines(s: dict[str, Any]) -> list[str]:
+    return [f"  {s['code']}: {s['start_date']} -> {_show(s['end_date'] or 'open')}"]
+
+
 def format_history(data: dict[str, Any]) -> str:
     """The ``history`` command's text: changes newest first, then the rest of the story."""
-    sid = data["student_id"]
-    lines = [f"Student {sid}"]
+    lines = [f"Student {data['student_id']}"]
     current = data["current"]
     if current:
         state = "soft-deleted" if current["is_deleted"] else "active"
@@ -541,43 +593,14 @@ def format_history(data: dict[str, Any]) -> str:
             f"  now: {state}, IPK {_show(current['legacy_ipk'])}, "
             f"last written by run {current['last_run_id']} at {current['updated_at']}"
         )
-    lines += ["", "CHANGES (newest first):"]
-    if not data["changes"]:
-        lines.append("  none recorded")
-    for change in data["changes"]:
-        how = (
-            f"{change['mode']}{' force-update' if change['force_update'] else ''}"
-            if (change["mode"])
-            else "run not in the ledger"
-        )
-        lines.append(f"  {change['changed_at']}  run {change['run_id']} ({how})")
-        lines.append(f"    {change['action']} {change['table_name']}")
-        for column, (old, new) in change["changes"].items():
-            lines.append(f"      {column}: {_show(old)} -> {_show(new)}")
-    lines += ["", "CONFLICTS (edited in the SIS, legacy value differs):"]
-    if not data["conflicts"]:
-        lines.append("  none")
-    for c in data["conflicts"]:
-        status = "open" if c["open"] else f"settled {c['resolved_at']}"
-        lines.append(
-            f"  {c['detected_at']}  {c['table']}.{c['column']}: SIS "
-            f"{_show(c['sis_value'])!r} vs legacy {_show(c['legacy_value'])!r} "
-            f"({c['resolution']}, {status})"
-        )
-    lines += ["", "REJECTIONS OF THIS ID:"]
-    if not data["rejections"]:
-        lines.append("  none")
-    for r in data["rejections"]:
-        status = "open" if r["resolved_at"] is None else f"resolved {r['resolved_at']}"
-        lines.append(
-            f"  {r['last_seen_at']}  {r['reason']} (legacy id {r['legacy_id']!r}): "
-            f"{r['detail']} ({status}; first seen {r['first_seen_at']})"
-        )
-    lines += ["", "SPONSORSHIP PERIODS:"]
-    if not data["sponsorships"]:
-        lines.append("  none")
-    for s in data["sponsorships"]:
-        lines.append(f"  {s['code']}: {s['start_date']} -> {_show(s['end_date'] or 'open')}")
+    lines += _history_block(
+        "CHANGES (newest first):", data["changes"], _change_lines, empty="none recorded"
+    )
+    lines += _history_block(
+        "CONFLICTS (edited in the SIS, legacy value differs):", data["conflicts"], _conflict_lines
+    )
+    lines += _history_block("REJECTIONS OF THIS ID:", data["rejections"], _rejection_lines)
+    lines += _history_block("SPONSORSHIP PERIODS:", data["sponsorships"], _sponsorship_lines)
     return "\n".join(lines)
 
 

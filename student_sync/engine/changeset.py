@@ -73,25 +73,30 @@ class ChangeSetStore:
                 )
             )
 
-    def finish(self, change_set_id: str, header: dict[str, Any]) -> None:
-        """Planning is complete: only now can the change set be opened."""
+    def _set(self, change_set_id: str, **values: Any) -> None:
+        """Set columns of the change set's row."""
         t = schema.change_set
         with self.engine.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(t.c.change_set_id == change_set_id)
-                .values(header=json.dumps(header, default=str))
-            )
+            conn.execute(update(t).where(t.c.change_set_id == change_set_id).values(**values))
 
-    def header(self, change_set_id: str) -> dict[str, Any]:
+    def _json(self, column: str, change_set_id: str, missing: str) -> Any:
+        """One JSON column of the change set's row; ``ChangeSetNotFound(missing)`` when the
+        row or the value is not there."""
         t = schema.change_set
         with self.engine.connect() as conn:
             value = conn.execute(
-                select(t.c.header).where(t.c.change_set_id == change_set_id)
+                select(t.c[column]).where(t.c.change_set_id == change_set_id)
             ).scalar_one_or_none()
         if value is None:
-            raise ChangeSetNotFound(f"change set {change_set_id} not found (or never finished)")
+            raise ChangeSetNotFound(f"change set {change_set_id} {missing}")
         return json.loads(value)
+
+    def finish(self, change_set_id: str, header: dict[str, Any]) -> None:
+        """Planning is complete: only now can the change set be opened."""
+        self._set(change_set_id, header=json.dumps(header, default=str))
+
+    def header(self, change_set_id: str) -> dict[str, Any]:
+        return self._json("header", change_set_id, "not found (or never finished)")
 
     def batches(self, change_set_id: str) -> Iterator[PlanBatch]:
         """Batches in order, one row read at a time: memory stays bounded by one batch."""
@@ -109,26 +114,15 @@ class ChangeSetStore:
             yield batch_from_dict(_unpack(payload))
 
     def record_applied(self, change_set_id: str, summary: RunSummary) -> None:
-        t = schema.change_set
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(t.c.change_set_id == change_set_id)
-                .values(
-                    applied_at=datetime.now(UTC),
-                    applied_summary=json.dumps(summary_to_dict(summary), default=str),
-                )
-            )
+        self._set(
+            change_set_id,
+            applied_at=datetime.now(UTC),
+            applied_summary=json.dumps(summary_to_dict(summary), default=str),
+        )
 
     def applied_summary(self, change_set_id: str) -> RunSummary:
-        t = schema.change_set
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                select(t.c.applied_summary).where(t.c.change_set_id == change_set_id)
-            ).scalar_one_or_none()
-        if value is None:
-            raise ChangeSetNotFound(f"change set {change_set_id} has not been applied")
-        return summary_from_dict(json.loads(value))
+        data = self._json("applied_summary", change_set_id, "has not been applied")
+        return summary_from_dict(data)
 
     def latest(self, scope: str, *, applied: bool) -> str | None:
         """The newest finished (or applied) change set planned for ``scope``."""

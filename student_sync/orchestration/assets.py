@@ -237,32 +237,19 @@ def apply_student_changes(
         )
 
 
+def _sis_table_out(description: str) -> dg.AssetOut:
+    """One SIS table the apply writes: its value is the change-set id (a handle, no rows)."""
+    return dg.AssetOut(
+        io_manager_key=HANDLES, kinds={SIS_KIND}, is_required=False, description=description
+    )
+
+
 @dg.graph_multi_asset(
     outs={
-        "persons": dg.AssetOut(
-            io_manager_key=HANDLES,
-            kinds={SIS_KIND},
-            is_required=False,
-            description="people_person rows of the synced students.",
-        ),
-        "student_profiles": dg.AssetOut(
-            io_manager_key=HANDLES,
-            kinds={SIS_KIND},
-            is_required=False,
-            description="people_studentprofile rows.",
-        ),
-        "emergency_contacts": dg.AssetOut(
-            io_manager_key=HANDLES,
-            kinds={SIS_KIND},
-            is_required=False,
-            description="The primary people_emergencycontact.",
-        ),
-        "sponsorships": dg.AssetOut(
-            io_manager_key=HANDLES,
-            kinds={SIS_KIND},
-            is_required=False,
-            description="scholarships_sponsoredstudent periods.",
-        ),
+        "persons": _sis_table_out("people_person rows of the synced students."),
+        "student_profiles": _sis_table_out("people_studentprofile rows."),
+        "emergency_contacts": _sis_table_out("The primary people_emergencycontact."),
+        "sponsorships": _sis_table_out("scholarships_sponsoredstudent periods."),
     },
     name="sis_tables",
     **PARTITIONED,
