@@ -410,7 +410,7 @@ def render_markdown(results: dict[str, Any], analysis: str | None = None) -> str
         f"today={cfg.get('today')})`, written with COPY, `VACUUM ANALYZE`d; every scenario runs "
         "on a fresh `CREATE DATABASE ... TEMPLATE` copy of that database, in its own "
         "subprocess (peak RSS = that process's `ru_maxrss` from `os.wait4`).",
-        f"- Engine scenarios: `run_sync` with batch sizes {cfg.get('batch_sizes')} "
+        f"- Engine scenarios: `sync` with batch sizes {cfg.get('batch_sizes')} "
         f"(page size {cfg.get('page_size') or 'engine default'}): **initial** into empty SIS "
         "tables; **no_change** rerun; **changed_1pct**: `demo.apply_day_of_edits(fraction="
         f"{cfg.get('fraction')}, edit_day=yesterday)` then a FULL run (not --modified-since); "

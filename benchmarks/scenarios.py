@@ -1,6 +1,6 @@
 """What one benchmark subprocess does: each function takes a spec dict, returns a result dict.
 
-Engine scenarios call ``run_sync`` exactly as the CLI does (phase split from
+Engine scenarios call ``sync`` (engine.run) exactly as the CLI does (phase split from
 :mod:`benchmarks.phases`); references (raw COPY, row-by-row, dlt) work on the same legacy
 rows in a copy of the same database. Nothing here measures memory: the parent reads each
 subprocess's peak RSS when it exits.
@@ -92,11 +92,11 @@ def _sync_options(spec: Spec) -> Any:
 
 def _run_engine(spec: Spec) -> tuple[Any, float]:
     from student_sync.engine.db import DatabaseUrls, normalize_url
-    from student_sync.engine.run import run_sync
+    from student_sync.engine.run import sync
 
     url = normalize_url(spec["url"])
     t0 = perf_counter()
-    result = run_sync(
+    result = sync(
         DatabaseUrls(url, url), _sync_options(spec), now=datetime.fromisoformat(spec["now"])
     )
     return result, perf_counter() - t0

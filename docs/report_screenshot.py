@@ -20,10 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, Table, update
 
-from student_sync.engine import run
+from student_sync.engine import ledger, run
 from student_sync.engine.db import DatabaseUrls, make_engine
 from student_sync.engine.options import DEFAULT_TIMEZONE, DateWindow, SyncOptions, school_zone
-from student_sync.engine.run import run_sync
+from student_sync.engine.run import sync
 from student_sync.engine.schema import LEGACY_TABLE_NAME
 
 OUT = Path(__file__).with_name("report.png")
@@ -54,7 +54,7 @@ class NightClock(datetime):
 
 def nightly_run(urls: DatabaseUrls, options: SyncOptions, day: date) -> run.RunResult:
     NightClock.offset = datetime.now(UTC) - night(day)
-    return run_sync(urls, options, now=night(day))
+    return sync(urls, options, now=night(day))
 
 
 def fix_rejected_names(url: str, ids: list[str], day: date) -> None:
@@ -75,7 +75,7 @@ def main() -> None:
         cli(url, "init")
         cli(url, "demo-data", "--students", "2000", "--seed", "7")
         urls = DatabaseUrls(url, url)
-        run.datetime = NightClock  # type: ignore[misc]
+        run.datetime = ledger.datetime = NightClock  # type: ignore[misc]
         result = nightly_run(urls, SyncOptions(reports_dir=tmp / "reports"), FIRST_DAY)
         assert result.report_path is not None
         missing_names = [r["student_id"] for r in

@@ -27,7 +27,9 @@ from student_sync.engine.errors import (
     ConfigurationError,
     DatabaseUnavailable,
     DriverError,
+    LegacyTableMissing,
     LockHeld,
+    NamesAnOption,
     describe_db_error,
 )
 from student_sync.engine.options import (
@@ -43,6 +45,7 @@ from student_sync.engine.options import (
     parse_modified_since,
     school_zone,
 )
+from student_sync.engine.report import RunSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -207,7 +210,7 @@ def options_from_args(args: argparse.Namespace) -> SyncOptions:
     if args.modified_since:
         window = DateWindow(since=parse_modified_since(args.modified_since, timezone=args.timezone))
     ranges = (parse_id_range(args.student_id_range),) if args.student_id_range else ()
-    note = batch_size_note(args.batch_size)
+    note = batch_size_note(args.batch_size, name="--batch-size")
     if note:
         print(f"student-sync: {note}", file=sys.stderr)  # the run clamps it (validate)
     return SyncOptions(
@@ -258,28 +261,33 @@ class BelowSuccessThreshold(Exception):
     """The run completed, but its success rate is critical (< 90%): exit 1."""
 
 
+def run_exit_code(summary: RunSummary) -> int:
+    """0 for a completed run at 90% success or more, else 1 (the design's exit codes)."""
+    ok = summary.status == "completed" and summary.success_rate >= 90.0
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def run_migrate(args: argparse.Namespace, urls: DatabaseUrls, out: TextIO | None = None) -> int:
     """Run the sync with the migrate flags; print the stats block and the report's path.
 
     Both faces call this: `student-sync migrate` and `manage.py migrate_students_idempotent`.
     Returns 0; a critical run raises BelowSuccessThreshold (see ``failure_status``).
     """
+    from student_sync.engine import html_path_for, sync
     from student_sync.engine.report import console_block
-    from student_sync.engine.report_html import html_path_for
-    from student_sync.engine.run import run_sync
 
     out = out or sys.stdout
     options = options_from_args(args)
     progress = _Progress(enabled=out.isatty() and not args.quiet)
     try:
-        result = run_sync(urls, options, progress=progress)
+        result = sync(urls, options, progress=progress)
     finally:
         progress.close()
     out.write(console_block(result.summary) + "\n")
     if result.report_path:
         out.write(f"\n   Report: {result.report_path}\n")
         out.write(f"   Page:   {html_path_for(result.report_path)}\n")
-    if result.exit_code != EXIT_OK:
+    if run_exit_code(result.summary) != EXIT_OK:
         raise BelowSuccessThreshold(
             f"success rate {result.summary.success_rate:.1f}% is below 90% (critical): "
             "see the report's rejections"
@@ -408,8 +416,8 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import webbrowser
 
+    from student_sync.engine import render_run_report
     from student_sync.engine.errors import ReportUnavailable
-    from student_sync.engine.run import render_run_report
 
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
@@ -661,6 +669,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
 
 
+def cli_flag(option: str) -> str:
+    """The flag of a run option: ``allow_mass_delete`` -> ``--allow-mass-delete``."""
+    return "--" + option.replace("_", "-")
+
+
+def engine_message(exc: BaseException) -> str:
+    """An engine error in the command line's words: the engine names options its own way
+    (``allow_mass_delete``), the user typed flags (``--allow-mass-delete``)."""
+    if isinstance(exc, LegacyTableMissing):
+        return exc.worded(cli_flag(exc.option), loaders="student-sync load-legacy-csv or demo-data")
+    if isinstance(exc, NamesAnOption):
+        return exc.worded(cli_flag(exc.option))
+    return str(exc)
+
+
 def failure_status(exc: BaseException, secrets: Sequence[str | None]) -> tuple[int, str] | None:
     """Exit code and one masked sentence for a failure a command reports as such.
 
@@ -672,11 +695,11 @@ def failure_status(exc: BaseException, secrets: Sequence[str | None]) -> tuple[i
     from student_sync.engine.errors import SyncFailed
 
     if isinstance(exc, ConfigurationError):
-        return EXIT_USAGE, mask_text(str(exc), *secrets)
+        return EXIT_USAGE, mask_text(engine_message(exc), *secrets)
     if isinstance(exc, LockHeld):
         return EXIT_LOCKED, str(exc)
     if isinstance(exc, (DatabaseUnavailable, SyncFailed, BelowSuccessThreshold)):
-        return EXIT_FAILED, mask_text(str(exc), *secrets)
+        return EXIT_FAILED, mask_text(engine_message(exc), *secrets)
     if isinstance(exc, (OperationalError, DBAPIError, *DriverError)):
         detail = describe_db_error(exc)  # one line, no row values
         return EXIT_FAILED, f"database error: {mask_text(detail, *secrets)}"

@@ -15,7 +15,7 @@ from student_sync.engine import schema
 from student_sync.engine.db import DatabaseUrls, make_engine, normalize_url
 from student_sync.engine.initialize import initialize
 from student_sync.engine.options import SyncOptions
-from student_sync.engine.run import RunResult, run_sync
+from student_sync.engine.run import RunResult, sync
 
 FIXED_NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 10:00 in Phnom Penh
 
@@ -87,7 +87,7 @@ def init_db(url: str) -> None:
 def run(url: str, tmp_path: Path, *, now: datetime = FIXED_NOW, **options: Any) -> RunResult:
     options.setdefault("reports_dir", tmp_path / "reports")
     urls = DatabaseUrls(normalize_url(url), normalize_url(url))
-    return run_sync(urls, SyncOptions(**options), now=now)
+    return sync(urls, SyncOptions(**options), now=now)
 
 
 SNAPSHOT_TABLES = (*schema.SIS_TABLES, schema.sync_state, schema.rejection)

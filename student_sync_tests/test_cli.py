@@ -102,9 +102,9 @@ def test_critical_success_rate_exits_1(db: str, tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["--student-id-range", "20:10"], "greater than end"),
-        (["--student-id-range", "abc"], "START:END"),
-        (["--modified-since", "last week"], "yesterday' or YYYY-MM-DD"),
+        (["--student-id-range", "20:10"], "--student-id-range start 20 is greater than end 10"),
+        (["--student-id-range", "abc"], "--student-id-range must be START:END"),
+        (["--modified-since", "last week"], "--modified-since must be 'yesterday' or YYYY-MM-DD"),
         (["--batch-size", "0"], "at least 1"),
         (["--mode", "merge"], "invalid choice"),
         (["--limit", "x"], "whole number"),
@@ -118,6 +118,28 @@ def test_usage_errors_exit_2_with_one_sentence(sqlite_url, args, fragment, capsy
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err
+
+
+def test_engine_errors_name_options_the_engine_way_and_the_cli_names_its_flags() -> None:
+    """The engine speaks of ``batch_size``; the command line's stderr says ``--batch-size``."""
+    from student_sync.cli import engine_message
+    from student_sync.engine.errors import InvalidOption, LegacyTableMissing, MassDeleteRefused
+    from student_sync.engine.options import SyncOptions, validate
+
+    with pytest.raises(InvalidOption) as bad:
+        validate(SyncOptions(batch_size=0, on_conflict="keep-sis"))
+    assert str(bad.value) == "batch_size must be at least 1, got 0"
+    assert engine_message(bad.value) == "--batch-size must be at least 1, got 0"
+    refused = MassDeleteRefused(59, 97, "the whole table", 0.02)
+    assert "then rerun with allow_mass_delete if it is intended" in str(refused)
+    assert str(refused).startswith("refusing to soft-delete 59 of 97 students (the whole table)")
+    assert "then rerun with --allow-mass-delete if it is intended" in engine_message(refused)
+    missing = LegacyTableMissing("legacy_students")
+    assert "--" not in str(missing) and "legacy_url" in str(missing)
+    assert engine_message(missing) == (
+        "legacy table 'legacy_students' not found: load it (student-sync load-legacy-csv "
+        "or demo-data) or point --legacy-url at the database that holds it"
+    )
 
 
 def test_missing_tables_is_a_configuration_error(sqlite_url, capsys) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from student_sync.cli import engine_message, run_exit_code
 from student_sync.engine import schema
 from student_sync.engine.errors import MassDeleteRefused
 from student_sync.engine.options import DateWindow, IdRange, parse_modified_since
@@ -57,7 +58,7 @@ def test_initial_then_identical_rerun_changes_nothing(db: str, tmp_path) -> None
     assert c.emergency_contacts["created"] == 6  # row 5 has no contact
     assert c.successful == 8
     assert c.success_rate == pytest.approx(80.0)
-    assert first.exit_code == 1  # below 90%: critical
+    assert run_exit_code(first.summary) == 1  # below 90%: critical
     before = snapshot(db)
 
     second = run(db, tmp_path)
@@ -193,8 +194,10 @@ def test_vanished_students_and_mass_delete_guard(db: str, tmp_path) -> None:
     one = run(db, tmp_path)
     assert one.counters.vanished == 1 and profile_of(db, 50)["is_deleted"]
     write_legacy(db, rows_[:40])  # half the table is gone: refuse
-    with pytest.raises(MassDeleteRefused, match="--allow-mass-delete"):
+    with pytest.raises(MassDeleteRefused, match="rerun with allow_mass_delete") as refused:
         run(db, tmp_path)
+    # the engine names the option its own way; the command line names the flag
+    assert "then rerun with --allow-mass-delete if it" in engine_message(refused.value)
     assert not profile_of(db, 60)["is_deleted"]
     forced = run(db, tmp_path, allow_mass_delete=True)
     assert forced.counters.vanished == 59
@@ -219,11 +222,11 @@ def test_duplicate_legacy_ids_are_rejected_not_guessed(db: str, tmp_path) -> Non
 def test_progress_reports_the_slice_total(db: str, tmp_path) -> None:
     from student_sync.engine.db import DatabaseUrls, normalize_url
     from student_sync.engine.options import SyncOptions
-    from student_sync.engine.run import run_sync
+    from student_sync.engine.run import sync
 
     seen: list[dict] = []
     url = normalize_url(db)
-    result = run_sync(
+    result = sync(
         DatabaseUrls(url, url),
         SyncOptions(batch_size=3, reports_dir=tmp_path / "r"),
         progress=seen.append,

@@ -1,8 +1,9 @@
 """The sync engine's public surface: what the Dagster layer (and the CLI) call.
 
-Pure Python, no Dagster: one entry point, ``run_sync`` (a whole run, or its ``plan`` and
-``apply`` stages), the options it takes, the results and errors it gives back, and the few
-read-only helpers the orchestration needs (slice profile, id bounds, stored change sets).
+Pure Python, no Dagster: the run's three entry points (``sync``, a whole run; or
+``plan_change_set`` then ``apply_change_set``), the options they take, the results and
+errors they give back, the run ledger's reports, and the few read-only helpers the
+orchestration needs (slice profile, id bounds, stored change sets).
 """
 
 from student_sync.engine.changelog import conflicts_markdown
@@ -20,11 +21,15 @@ from student_sync.engine.errors import (
     ChangeSetNotFound,
     ConfigurationError,
     DatabaseUnavailable,
+    InvalidOption,
+    LegacyTableMissing,
     LockHeld,
     MassDeleteRefused,
+    NamesAnOption,
     StaleChangeSet,
     SyncFailed,
 )
+from student_sync.engine.ledger import render_run_report, write_run_report
 from student_sync.engine.legacy_profile import legacy_id_bounds, profile_legacy
 from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
 from student_sync.engine.options import (
@@ -40,7 +45,7 @@ from student_sync.engine.options import (
 from student_sync.engine.rejections import open_rejections_markdown
 from student_sync.engine.report import RunSummary, recommendations, write_report
 from student_sync.engine.report_html import html_path_for
-from student_sync.engine.run import RunResult, run_sync, write_run_report
+from student_sync.engine.run import RunResult, apply_change_set, plan_change_set, sync
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -56,8 +61,11 @@ __all__ = [
     "DatabaseUrls",
     "DateWindow",
     "IdRange",
+    "InvalidOption",
+    "LegacyTableMissing",
     "LockHeld",
     "MassDeleteRefused",
+    "NamesAnOption",
     "Rejection",
     "RunResult",
     "RunSummary",
@@ -65,6 +73,7 @@ __all__ = [
     "SyncFailed",
     "SyncOptions",
     "applied_summary",
+    "apply_change_set",
     "batch_size_note",
     "conflicts_markdown",
     "describe_url",
@@ -75,11 +84,13 @@ __all__ = [
     "mask_text",
     "normalize_url",
     "open_rejections_markdown",
+    "plan_change_set",
     "profile_legacy",
     "recommendations",
+    "render_run_report",
     "resolve_urls",
-    "run_sync",
     "success_level",
+    "sync",
     "write_report",
     "write_run_report",
 ]

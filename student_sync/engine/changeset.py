@@ -35,7 +35,7 @@ from student_sync.engine.model import (
     batch_from_dict,
     batch_to_dict,
 )
-from student_sync.engine.options import options_from_dict, options_to_dict
+from student_sync.engine.options import SyncOptions
 from student_sync.engine.report import RunSummary
 
 
@@ -149,7 +149,7 @@ class ChangeSetStore:
 def summary_to_dict(summary: RunSummary) -> dict[str, Any]:
     return {
         "run_id": summary.run_id,
-        "options": options_to_dict(summary.options),
+        "options": summary.options.to_dict(),
         "counters": summary.counters.as_dict(),
         "started_at": summary.started_at.isoformat(),
         "finished_at": summary.finished_at.isoformat(),
@@ -165,7 +165,7 @@ def summary_to_dict(summary: RunSummary) -> dict[str, Any]:
 def summary_from_dict(data: dict[str, Any]) -> RunSummary:
     return RunSummary(
         run_id=data["run_id"],
-        options=options_from_dict(data["options"]),
+        options=SyncOptions.from_dict(data["options"]),
         counters=Counters.from_dict(data["counters"]),
         started_at=datetime.fromisoformat(data["started_at"]),
         finished_at=datetime.fromisoformat(data["finished_at"]),

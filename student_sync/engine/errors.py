@@ -13,8 +13,54 @@ import sqlite3
 import psycopg
 
 
+class NamesAnOption:
+    """Mixin for an error whose message names a run option.
+
+    ``str()`` names it the engine's way (a ``SyncOptions`` field such as
+    ``allow_mass_delete``); a face calls ``worded`` with its own name for it (the CLI:
+    ``--allow-mass-delete``), so the engine never speaks in one face's flags.
+    """
+
+    option: str
+
+    def worded(self, name: str) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.worded(self.option)
+
+
 class ConfigurationError(Exception):
     """A usage or configuration problem: the CLI exits 2 with this message."""
+
+
+class InvalidOption(NamesAnOption, ConfigurationError):
+    """A run option the engine cannot take, e.g. ``batch_size must be at least 1, got 0``."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__(option, problem)
+        self.option, self.problem = option, problem
+
+    def worded(self, name: str) -> str:
+        return f"{name} {self.problem}"
+
+
+class LegacyTableMissing(NamesAnOption, ConfigurationError):
+    """The legacy database has no legacy table (not loaded yet, or the wrong database)."""
+
+    option = "legacy_url"
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.table = table
+
+    def worded(self, name: str, *, loaders: str = "") -> str:
+        """``loaders``: how this face loads the table, e.g. its commands."""
+        how = f" ({loaders})" if loaders else ""
+        return (
+            f"legacy table {self.table!r} not found: load it{how} "
+            f"or point {name} at the database that holds it"
+        )
 
 
 class DatabaseUnavailable(Exception):
@@ -38,8 +84,21 @@ class SyncFailed(Exception):
     """The run started but could not finish; the message is already masked."""
 
 
-class MassDeleteRefused(SyncFailed):
+class MassDeleteRefused(NamesAnOption, SyncFailed):
     """Too many students would vanish at once (a truncated or half-loaded legacy table)."""
+
+    option = "allow_mass_delete"
+
+    def __init__(self, vanished: int, active: int, scope: str, threshold: float) -> None:
+        super().__init__(vanished, active, scope, threshold)
+        self.vanished, self.active, self.scope, self.threshold = vanished, active, scope, threshold
+
+    def worded(self, name: str) -> str:
+        return (
+            f"refusing to soft-delete {self.vanished} of {self.active} students ({self.scope}) "
+            f"that are no longer in the legacy table (over {self.threshold:.0%}); "
+            f"check the legacy load, then rerun with {name} if it is intended"
+        )
 
 
 class StaleChangeSet(SyncFailed):

@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError
 from student_sync import domain
 from student_sync.engine import schema
 from student_sync.engine.db import index_names, reflect_table
-from student_sync.engine.errors import ConfigurationError
+from student_sync.engine.errors import ConfigurationError, LegacyTableMissing
 from student_sync.engine.options import MAX_STUDENT_ID, DateWindow, IdRange, SyncOptions
 
 KEYSET_INDEX_NAME = "ix_legacy_students_sync_key2"  # v2: NULL-safe order expressions
@@ -103,10 +103,7 @@ class LegacySource:
     @classmethod
     def reflect(cls, conn: Connection, table_name: str = schema.LEGACY_TABLE_NAME) -> LegacySource:
         if not inspect(conn).has_table(table_name):
-            raise ConfigurationError(
-                f"legacy table {table_name!r} not found: load it (student-sync load-legacy-csv "
-                "or demo-data) or point --legacy-url at the database that holds it"
-            )
+            raise LegacyTableMissing(table_name)
         table = reflect_table(conn, table_name)
         missing = [c for c in schema.LEGACY_REQUIRED_COLUMNS if c not in table.c]
         if missing:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -130,17 +130,6 @@ class PlanBatch:
         return len(self.students) + len(self.rejections)
 
 
-COUNTER_FIELDS: tuple[str, ...] = (
-    "classes",
-    "persons",
-    "students",
-    "emergency_contacts",
-    "sponsorships",
-    "rejections",
-    "warnings",
-)
-
-
 @dataclass
 class Counters:
     """True numbers of one run; the console block and the report are views of this."""
@@ -226,18 +215,18 @@ class Counters:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Counters:
-        """The inverse of ``as_dict`` (a persisted change set or applied summary)."""
-        counters = cls(
-            total_legacy_records=data["total_legacy_records"],
-            records_processed=data["records_processed"],
-            vanished=data["vanished"],
-            batches=data["batches"],
-            conflicts=data.get("conflicts", 0),  # absent from summaries before the change log
-            open_conflicts=data.get("open_conflicts", 0),
-        )
-        for name in COUNTER_FIELDS:
-            setattr(counters, name, Counter(data[name]))
-        return counters
+        """The inverse of ``as_dict``: a stored change set, an applied summary, a ledger row.
+
+        Read field by field from the dataclass itself, so a new counter needs no second list;
+        a key an older row lacks reads as zero.
+        """
+        values = {
+            f.name: Counter(data.get(f.name) or {})
+            if f.default_factory is Counter
+            else int(data.get(f.name) or 0)
+            for f in fields(cls)
+        }
+        return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from student_sync.engine.errors import ConfigurationError
+from student_sync.engine.errors import ConfigurationError, InvalidOption
 
 Mode = Literal["upsert", "create-only", "update-only"]
 MODES: tuple[str, ...] = ("upsert", "create-only", "update-only")
@@ -90,6 +90,35 @@ class SyncOptions:
     def with_(self, **changes: object) -> SyncOptions:
         return replace(self, **changes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the ledger's parameters, a stored change set's header, a summary."""
+        data = asdict(self)
+        data["reports_dir"] = str(self.reports_dir)
+        data["window"] = {
+            "since": self.window.since.isoformat() if self.window.since else None,
+            "until": self.window.until.isoformat() if self.window.until else None,
+            "include_undated": self.window.include_undated,
+        }
+        data["id_ranges"] = [[r.start, r.end] for r in self.id_ranges]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SyncOptions:
+        """The inverse of ``to_dict``."""
+        w = data["window"]
+        return cls(
+            **{
+                **data,
+                "reports_dir": Path(data["reports_dir"]),
+                "window": DateWindow(
+                    since=datetime.fromisoformat(w["since"]) if w["since"] else None,
+                    until=datetime.fromisoformat(w["until"]) if w["until"] else None,
+                    include_undated=w["include_undated"],
+                ),
+                "id_ranges": tuple(IdRange(a, b) for a, b in data["id_ranges"]),
+            }
+        )
+
 
 def school_zone(name: str) -> ZoneInfo:
     try:
@@ -111,8 +140,8 @@ def parse_modified_since(text: str, *, timezone: str, now: datetime | None = Non
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise ConfigurationError(
-                f"--modified-since must be 'yesterday' or YYYY-MM-DD, got {text!r}"
+            raise InvalidOption(
+                "modified_since", f"must be 'yesterday' or YYYY-MM-DD, got {text!r}"
             ) from None
     return datetime.combine(day, time.min)
 
@@ -124,21 +153,22 @@ def parse_id_range(text: str) -> IdRange:
     """``START:END``, inclusive, both numeric, START <= END (``START-END`` is accepted too)."""
     match = _RANGE.match(text or "")
     if not match:
-        raise ConfigurationError(f"--student-id-range must be START:END (numbers), got {text!r}")
+        raise InvalidOption("student_id_range", f"must be START:END (numbers), got {text!r}")
     start, end = int(match.group(1)), int(match.group(2))
     if start > end:
-        raise ConfigurationError(f"--student-id-range start {start} is greater than end {end}")
+        raise InvalidOption("student_id_range", f"start {start} is greater than end {end}")
     if end > MAX_STUDENT_ID:
-        raise ConfigurationError(f"--student-id-range end {end} exceeds {MAX_STUDENT_ID}")
+        raise InvalidOption("student_id_range", f"end {end} exceeds {MAX_STUDENT_ID}")
     return IdRange(start, end)
 
 
-def batch_size_note(requested: int) -> str | None:
-    """What to tell the user when ``requested`` is above ``MAX_BATCH_SIZE`` (else None)."""
+def batch_size_note(requested: int, *, name: str = "batch_size") -> str | None:
+    """What to tell the user when ``requested`` is above ``MAX_BATCH_SIZE`` (else None);
+    ``name``: what the caller's user calls the option (the CLI: ``--batch-size``)."""
     if requested <= MAX_BATCH_SIZE:
         return None
     return (
-        f"--batch-size {requested} is above {MAX_BATCH_SIZE}, the largest batch whose rows "
+        f"{name} {requested} is above {MAX_BATCH_SIZE}, the largest batch whose rows "
         f"fit the run's memory bound; using {MAX_BATCH_SIZE}"
     )
 
@@ -146,50 +176,23 @@ def batch_size_note(requested: int) -> str | None:
 def validate(options: SyncOptions) -> SyncOptions:
     """Check the options; a batch size above ``MAX_BATCH_SIZE`` comes back clamped to it."""
     if options.mode not in MODES:
-        raise ConfigurationError(f"--mode must be one of {', '.join(MODES)}, got {options.mode!r}")
+        raise InvalidOption("mode", f"must be one of {', '.join(MODES)}, got {options.mode!r}")
     if options.batch_size < 1:
-        raise ConfigurationError(f"--batch-size must be at least 1, got {options.batch_size}")
+        raise InvalidOption("batch_size", f"must be at least 1, got {options.batch_size}")
     if options.workers is not None and options.workers < 0:
-        raise ConfigurationError(f"--workers must be 0 or more, got {options.workers}")
+        raise InvalidOption("workers", f"must be 0 or more, got {options.workers}")
     if options.on_conflict not in ON_CONFLICT:
-        raise ConfigurationError(
-            f"--on-conflict must be one of {', '.join(ON_CONFLICT)}, got {options.on_conflict!r}"
+        raise InvalidOption(
+            "on_conflict",
+            f"must be one of {', '.join(ON_CONFLICT)}, got {options.on_conflict!r}",
         )
     if options.change_log_days < 0:
-        raise ConfigurationError(
-            f"--change-log-days must be 0 (keep all) or more, got {options.change_log_days}"
+        raise InvalidOption(
+            "change_log_days", f"must be 0 (keep all) or more, got {options.change_log_days}"
         )
     if options.limit is not None and options.limit < 1:
-        raise ConfigurationError(f"--limit must be at least 1, got {options.limit}")
+        raise InvalidOption("limit", f"must be at least 1, got {options.limit}")
     school_zone(options.timezone)
     if options.batch_size > MAX_BATCH_SIZE:
         options = options.with_(batch_size=MAX_BATCH_SIZE)
     return options
-
-
-def options_to_dict(options: SyncOptions) -> dict[str, Any]:
-    data = asdict(options)
-    data["reports_dir"] = str(options.reports_dir)
-    data["window"] = {
-        "since": options.window.since.isoformat() if options.window.since else None,
-        "until": options.window.until.isoformat() if options.window.until else None,
-        "include_undated": options.window.include_undated,
-    }
-    data["id_ranges"] = [[r.start, r.end] for r in options.id_ranges]
-    return data
-
-
-def options_from_dict(data: dict[str, Any]) -> SyncOptions:
-    w = data["window"]
-    return SyncOptions(
-        **{
-            **data,
-            "reports_dir": Path(data["reports_dir"]),
-            "window": DateWindow(
-                since=datetime.fromisoformat(w["since"]) if w["since"] else None,
-                until=datetime.fromisoformat(w["until"]) if w["until"] else None,
-                include_undated=w["include_undated"],
-            ),
-            "id_ranges": tuple(IdRange(a, b) for a, b in data["id_ranges"]),
-        }
-    )

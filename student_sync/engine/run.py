@@ -1,18 +1,19 @@
-"""The engine's entry point: the CLI and the Dagster assets both call ``run_sync``.
+"""The engine's entry points: a whole run, or its two halves for Dagster.
+
+``sync`` plans and applies in one pass (the CLI's ``migrate``, the Django command, the weekly
+full refresh). Dagster splits it: ``plan_change_set`` persists the plan in the sync's
+change-set tables (``engine.changeset``) and writes nothing else; ``apply_change_set`` applies
+a persisted plan and records what it did beside it.
 
 A run = lock, ledger row, plan page by page, apply batch by batch (one transaction each),
-report. ``stage`` splits it for Dagster: ``plan`` persists the change set in the sync's
-change-set tables (``engine.changeset``) and writes nothing else; ``apply`` applies a
-persisted change set and records what it did beside it.
+report. What every stage shares (engines, lock, readiness, sponsors, mapping version, the
+ledger row and the one mapping of failures to the engine's errors) is ``_running``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import os
-import socket
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -21,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, case, func, select, update
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync import domain
@@ -40,50 +41,254 @@ from student_sync.engine.db import (
     url_password,
 )
 from student_sync.engine.errors import (
+    ConfigurationError,
     DriverError,
     LockLost,
     MassDeleteRefused,
-    ReportUnavailable,
     StaleChangeSet,
     SyncFailed,
     describe_db_error,
 )
 from student_sync.engine.initialize import check_ready
+from student_sync.engine.ledger import Ledger, write_run_report
 from student_sync.engine.lock import RunLock, run_lock
 from student_sync.engine.model import Conflict, Counters, PlanBatch, Rejection
-from student_sync.engine.options import (
-    MASS_DELETE_THRESHOLD,
-    SyncOptions,
-    options_from_dict,
-    options_to_dict,
-    school_zone,
-    validate,
-)
+from student_sync.engine.options import MASS_DELETE_THRESHOLD, SyncOptions, school_zone, validate
 from student_sync.engine.plan import Planner, PreparedPage
-from student_sync.engine.report import MAX_DETAILED_REJECTIONS, RunSummary, write_report
-from student_sync.engine.report_html import TREND_RUNS, TrendPoint, write_html_report
+from student_sync.engine.report import MAX_DETAILED_REJECTIONS, RunSummary
 from student_sync.engine.sis import SisSchema
 from student_sync.engine.workers import auto_workers, open_transformer, prefetched
 
-Stage = Literal["all", "plan", "apply"]
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
 @dataclass
 class RunResult:
+    """What a stage gives back: the run's summary, its report (if written), its change set."""
+
     summary: RunSummary
     report_path: Path | None = None
     change_set_id: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def counters(self) -> Counters:
         return self.summary.counters
 
+
+# --------------------------------------------------------------------------- the stages
+def sync(
+    urls: DatabaseUrls,
+    options: SyncOptions,
+    *,
+    progress: ProgressFn | None = None,
+    now: datetime | None = None,
+    write_report_file: bool = True,
+) -> RunResult:
+    """Plan and apply in one pass, each batch committed before the next is planned.
+
+    Raises ConfigurationError, DatabaseUnavailable, LockHeld, SyncFailed (MassDeleteRefused
+    among them).
+    """
+    options = validate(options)
+    with _running(urls, now) as run:
+        run.start(options, writes=not options.dry_run)
+        batches = _plan(run, applied_as_planned=run.writes)
+        # Planning fills the counters as batches are yielded: read them per batch.
+        _apply_all(run, batches, on_batch=partial(_report_progress, progress, run.counters))
+        _close_change_log(run)
+    summary = run.summary()
+    return RunResult(summary, report_path=_report(run, summary) if write_report_file else None)
+
+
+def plan_change_set(
+    urls: DatabaseUrls,
+    options: SyncOptions,
+    *,
+    scope: str = "",
+    prune_after: timedelta | None = None,
+    progress: ProgressFn | None = None,
+    now: datetime | None = None,
+) -> RunResult:
+    """Plan the slice and store it as a change set (its id in the result); write nothing else.
+
+    ``scope``: the caller's name for the slice (``latest_change_set`` finds it by it);
+    ``prune_after``: first delete the change sets planned longer ago than this.
+    """
+    options = validate(options)
+    with _running(urls, now) as run:
+        run.start(options, writes=False)  # no ledger row: a plan writes no SIS row
+        store = ChangeSetStore(run.sis)
+        if prune_after is not None:
+            store.prune(prune_after)
+        change_set_id = store.create(scope)
+        token = _state_token(run.sis)
+        for batch in _plan(run, applied_as_planned=False):
+            store.write_batch(change_set_id, batch)
+            _report_progress(progress, run.counters, batch)
+        store.finish(change_set_id, run.change_set_header(token))
+    return RunResult(run.summary(), change_set_id=change_set_id)
+
+
+def apply_change_set(
+    urls: DatabaseUrls,
+    change_set_id: str,
+    *,
+    progress: ProgressFn | None = None,
+    now: datetime | None = None,
+    write_report_file: bool = True,
+) -> RunResult:
+    """Apply a stored change set with the options it was planned with; store what it did
+    beside it. Raises StaleChangeSet when the target changed since it was planned."""
+    if not change_set_id:
+        raise ConfigurationError("applying a change set needs its id (none given)")
+    with _running(urls, now) as run:
+        store = ChangeSetStore(run.sis)
+        run.resume(store.header(change_set_id))
+        # The plan's counters are final already: progress counts applied batches.
+        on_batch = _applied_progress(progress, total=run.counters.records_processed)
+        _apply_all(run, store.batches(change_set_id), on_batch=on_batch)
+        _close_change_log(run)
+    summary = run.summary()
+    _record_applied(urls.sis, change_set_id, summary)
+    report_path = _report(run, summary) if write_report_file else None
+    return RunResult(summary, report_path=report_path, change_set_id=change_set_id)
+
+
+# --------------------------------------------------------------------------- the run context
+@dataclass
+class _Run:
+    """What the steps of one run share. ``start`` (or ``resume``) gives it its options; the
+    steps fill its counters, rejections and conflicts; ``summary`` is its outcome."""
+
+    urls: DatabaseUrls
+    sis: Engine
+    legacy: Engine
+    lock: RunLock
+    sis_schema: SisSchema  # reflected once: every page and batch uses it
+    sponsors: dict[str, int]
+    started: datetime
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    version: str = ""  # the mapping version: see ``mapping_version``
+    options: SyncOptions = field(default_factory=SyncOptions)
+    today: date = field(default_factory=date.today)  # the school's day the run started on
+    writes: bool = False  # applies batches and keeps a ledger row (not a dry run, not a plan)
+    counters: Counters = field(default_factory=Counters)
+    rejections: list[Rejection] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)  # reported (first seen) this run
+    ledger: Ledger = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.version = self.version or mapping_version(self.sponsors, self.sis_schema)
+        self.ledger = Ledger(self.sis, self.run_id)
+
     @property
-    def exit_code(self) -> int:
-        ok = self.summary.status == "completed" and self.summary.success_rate >= 90.0
-        return 0 if ok else 1
+    def database(self) -> str:
+        return mask_url(self.urls.sis)
+
+    def masked(self, text: str) -> str:
+        return mask_text(text, url_password(self.urls.sis), url_password(self.urls.legacy))
+
+    def start(self, options: SyncOptions, *, writes: bool, today: date | None = None) -> None:
+        """Take the run's options and open its ledger row (only a run that writes has one)."""
+        self.options, self.writes = options, writes
+        self.today = today or self.started.astimezone(school_zone(options.timezone)).date()
+        self.ledger.enabled = writes
+        self.ledger.start(options, self.started, self.database)
+
+    def resume(self, header: dict[str, Any]) -> None:
+        """Take over a stored plan: its options, mapping version, day and final counts."""
+        if header["state_token"] != _state_token(self.sis):
+            raise StaleChangeSet("the target changed since this change set was planned; plan again")
+        self.version = header["mapping_version"]
+        self.counters = Counters.from_dict(header["counters"])
+        self.rejections = [Rejection(**r) for r in header["rejections"]]
+        self.conflicts = [Conflict(**c) for c in header.get("conflicts", [])]
+        options = SyncOptions.from_dict(header["options"])
+        self.start(options, writes=not options.dry_run, today=date.fromisoformat(header["today"]))
+
+    def change_set_header(self, state_token: str) -> dict[str, Any]:
+        """What ``resume`` takes over, stored with the planned batches."""
+        return {
+            "options": self.options.to_dict(),
+            "mapping_version": self.version,
+            "today": self.today.isoformat(),
+            "state_token": state_token,
+            "counters": self.counters.as_dict(),
+            "rejections": [asdict(r) for r in self.rejections],
+            "conflicts": [asdict(c) for c in self.conflicts],
+            "planned_at": self.started.isoformat(),
+            "database": self.database,
+        }
+
+    def tally(self, batch: PlanBatch) -> None:
+        """Count a planned batch; keep its rejections and conflicts for the report (capped)."""
+        self.counters.add_plan(batch)
+        room = MAX_DETAILED_REJECTIONS - len(self.rejections)
+        self.rejections.extend(batch.rejections[: max(room, 0)])
+        found = changelog.reported_conflicts(batch)
+        self.conflicts.extend(found[: max(MAX_DETAILED_REJECTIONS - len(self.conflicts), 0)])
+
+    def summary(self) -> RunSummary:
+        return RunSummary(
+            run_id=self.run_id,
+            options=self.options,
+            counters=self.counters,
+            started_at=self.started,
+            finished_at=datetime.now(UTC),
+            mapping_version=self.version,
+            database=self.database,
+            rejections=self.rejections,
+            status="completed",
+            conflicts=self.conflicts,
+        )
+
+
+@contextmanager
+def _running(urls: DatabaseUrls, now: datetime | None) -> Iterator[_Run]:
+    """One run of any stage: both engines, the run lock, the SIS reflected and checked, the
+    sponsors read; on the way out the ledger row closed as the run ended (``_closing``)."""
+    started = (now or datetime.now(UTC)).astimezone(UTC)
+    with _engines(urls) as (sis, legacy), run_lock(sis, what=describe_url(urls.sis)) as lock:
+        with sis.connect() as conn:
+            sis_schema = check_ready(conn)
+            sponsors = target.sponsor_ids(conn)
+        run = _Run(
+            urls=urls,
+            sis=sis,
+            legacy=legacy,
+            lock=lock,
+            sis_schema=sis_schema,
+            sponsors=sponsors,
+            started=started,
+        )
+        with _closing(run):
+            yield run
+
+
+@contextmanager
+def _closing(run: _Run) -> Iterator[None]:
+    """Close the ledger row the way the run ended, and turn a failure into the engine's error:
+    a refusal stays itself; a lost lock or a database error becomes one masked SyncFailed
+    line; anything else is recorded as failed and raised as it is."""
+    try:
+        yield
+    except MassDeleteRefused as exc:
+        run.ledger.finish("refused", run.counters, str(exc))
+        raise
+    except LockLost as exc:
+        run.ledger.finish_quietly("failed", run.counters, str(exc))
+        raise SyncFailed(str(exc)) from None
+    except (OperationalError, DBAPIError, *DriverError) as exc:
+        # One line naming the table, column or constraint: never the row (PostgreSQL's
+        # DETAIL and CONTEXT quote its values), never the statement's parameters.
+        error = run.masked(f"database error: {describe_db_error(exc)}")
+        run.ledger.finish_quietly("failed", run.counters, error)
+        raise SyncFailed(f"{error}; committed batches stay applied, rerun to converge") from None
+    except BaseException as exc:
+        error = run.masked(f"{type(exc).__name__}: {exc}")
+        run.ledger.finish_quietly("failed", run.counters, error)
+        raise
+    run.ledger.finish("completed", run.counters)
 
 
 def mapping_version(sponsor_codes: dict[str, int], sis: SisSchema | None = None) -> str:
@@ -110,201 +315,113 @@ def _engines(urls: DatabaseUrls) -> Iterator[tuple[Engine, Engine]]:
             legacy.dispose()
 
 
-class _Ledger:
-    """The run ledger row: running -> completed / failed / refused; stale rows -> abandoned."""
-
-    def __init__(self, engine: Engine, run_id: str, enabled: bool) -> None:
-        self.engine, self.run_id, self.enabled = engine, run_id, enabled
-
-    def start(self, options: SyncOptions, started: datetime, database: str) -> None:
-        if not self.enabled:
-            return
-        t = schema.run_ledger
-        with self.engine.begin() as conn:
-            # We hold the lock, so any run still marked running was killed.
-            conn.execute(
-                update(t)
-                .where(t.c.status == "running")
-                .values(
-                    status="abandoned",
-                    finished_at=started,
-                    error="process ended without finishing (killed or crashed)",
-                )
-            )
-            conn.execute(
-                t.insert().values(
-                    run_id=self.run_id,
-                    started_at=started,
-                    status="running",
-                    mode=options.mode,
-                    force_update=options.force_update,
-                    parameters=json.dumps(options_to_dict(options), default=str),
-                    counts="{}",
-                    database=database,
-                    pid=os.getpid(),
-                    host=socket.gethostname()[:255],
-                )
-            )
-
-    def finish(self, status: str, counters: Counters, error: str | None = None) -> None:
-        if not self.enabled:
-            return
-        t = schema.run_ledger
-        with self.engine.begin() as conn:
-            counts = counters.as_dict() | _rejection_counts(conn, self.run_id)
-            conn.execute(
-                update(t)
-                .where(t.c.run_id == self.run_id)
-                .values(
-                    status=status,
-                    finished_at=datetime.now(UTC),
-                    counts=json.dumps(counts),
-                    error=error,
-                    success_rate=f"{counters.success_rate:.2f}",
-                )
-            )
-
-
-def _rejection_counts(conn: Connection, run_id: str) -> dict[str, int]:
-    """Rejections still open after the run and those it resolved, kept in the ledger's counts
-    so the report's trends show them run by run (the rejection table keeps only its latest
-    state)."""
-    r = schema.rejection
-
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    still_open, resolved = conn.execute(
-        select(
-            count(r.c.resolved_at.is_(None)),
-            count(and_(r.c.resolved_at.is_not(None), r.c.last_run_id == run_id)),
-        )
-    ).one()
-    return {"rejections_open": int(still_open), "rejections_resolved": int(resolved)}
-
-
-def recent_runs(
-    conn: Connection, *, until: datetime | None = None, limit: int = TREND_RUNS
-) -> list[TrendPoint]:
-    """The last ``limit`` completed runs started at or before ``until``, oldest first."""
-    t = schema.run_ledger
-    query = select(t.c.run_id, t.c.started_at, t.c.finished_at, t.c.mode, t.c.counts).where(
-        t.c.status == "completed"
-    )
-    if until is not None:
-        query = query.where(t.c.started_at <= until)
-    rows = conn.execute(query.order_by(t.c.started_at.desc()).limit(limit)).all()
-    return [_trend_point(row) for row in reversed(rows)]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; the ledger writes them in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _trend_point(row: Row) -> TrendPoint:
-    try:
-        data = json.loads(row.counts or "{}")
-    except ValueError:
-        data = {}
-    counters = Counters(records_processed=int(data.get("records_processed") or 0))
-    counters.classes.update(data.get("classes") or {})
-    started = _aware(row.started_at)
-    return TrendPoint(
-        run_id=row.run_id,
-        started_at=started,
-        mode=row.mode,
-        records_processed=counters.records_processed,
-        success_rate=counters.success_rate,
-        efficiency=counters.efficiency,
-        rejected=counters.rejected,
-        rejections_open=data.get("rejections_open"),
-        rejections_resolved=data.get("rejections_resolved"),
-        duration_seconds=(_aware(row.finished_at) - started).total_seconds()
-        if row.finished_at
-        else None,
-    )
-
-
-def _ledger_row(conn: Connection, run_id: str | None) -> Row:
-    """The run ``run_id`` names (the whole id or a unique prefix), else the latest run with a
-    report."""
-    t = schema.run_ledger
-    query = select(t.c.run_id, t.c.started_at, t.c.status, t.c.report_path)
-    if run_id is None:
-        query = query.where(t.c.report_path.is_not(None)).order_by(t.c.started_at.desc())
-        row = conn.execute(query.limit(1)).first()
-        if row is None:
-            raise ReportUnavailable("the run ledger holds no run with a report yet")
-        return row
-    prefix = run_id.strip()
-    rows = (
-        conn.execute(query.where(t.c.run_id.startswith(prefix, autoescape=True)).limit(2)).all()
-        if prefix
-        else []
-    )
-    if not rows:
-        raise ReportUnavailable(f"no run {run_id!r} in the run ledger")
-    if len(rows) > 1:
-        raise ReportUnavailable(f"{run_id!r} names more than one run: give more of the run id")
-    return rows[0]
-
-
-def render_run_report(engine: Engine, run_id: str | None = None) -> Path:
-    """Write (again) the HTML page of an earlier run from its JSON report and the ledger.
-
-    ``run_id`` None: the latest run with a report. Raises ReportUnavailable naming what is
-    missing; dry runs have no ledger row, their page is written beside their JSON when they run.
-    """
-    with engine.connect() as conn:
-        check_ready(conn)
-        row = _ledger_row(conn, run_id)
-        trends = recent_runs(conn, until=row.started_at)
-    if not row.report_path:
-        raise ReportUnavailable(
-            f"run {row.run_id} ({row.status}) has no report: only finished runs write one"
-        )
-    path = Path(row.report_path)
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportUnavailable(f"the report of run {row.run_id} is no longer at {path}") from None
-    except (OSError, ValueError) as exc:
-        raise ReportUnavailable(f"cannot read the report {path}: {exc}") from None
-    return write_html_report(path, report, trends)
-
-
-def write_run_report(url: str, summary: RunSummary, reports_dir: Path, *, link: bool) -> Path:
-    """The JSON report and its HTML page, with trends from the ledger; ``link``: record the
-    report on the run's ledger row (not for dry runs, which have none). Returns the JSON path.
-
-    Reading trends and linking are best effort: the report is written either way.
-    """
-    engine = make_engine(url)
-    try:
-        trends: list[TrendPoint] = []
-        with contextlib.suppress(OperationalError, DBAPIError), engine.connect() as conn:
-            trends = recent_runs(conn, until=summary.started_at)
-        path = write_report(summary, reports_dir, trends)
-        if link:
-            t = schema.run_ledger
-            with contextlib.suppress(OperationalError, DBAPIError), engine.begin() as conn:
-                conn.execute(
-                    update(t)
-                    .where(t.c.run_id == summary.run_id)
-                    .values(report_path=str(path.resolve()))
-                )
-    finally:
-        engine.dispose()
-    return path
-
-
 def _state_token(engine: Engine) -> str:
     """Changes whenever any run wrote sync state: guards a persisted plan against staleness."""
     t = schema.sync_state
     with engine.connect() as conn:
         count, latest = conn.execute(select(func.count(), func.max(t.c.updated_at))).one()
     return f"{count}:{latest}"
+
+
+def _report(run: _Run, summary: RunSummary) -> Path:
+    """The JSON report and its page; linked from the ledger row when the run has one."""
+    return write_run_report(run.urls.sis, summary, run.options.reports_dir, link=run.writes)
+
+
+def _record_applied(url: str, change_set_id: str, summary: RunSummary) -> None:
+    """What the apply did, beside its change set: the report and the checks read it later."""
+    engine = make_engine(url)
+    try:
+        ChangeSetStore(engine).record_applied(change_set_id, summary)
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- planning
+def _plan(run: _Run, *, applied_as_planned: bool) -> Iterator[PlanBatch]:
+    """Planned batches in student-id order; the run's counters fill as batches are yielded.
+
+    ``applied_as_planned``: the caller commits each batch before asking for the next.
+    """
+    source, duplicates, vanished = _prescan(run)
+    planner = _planner(run, duplicates, applied_as_planned=applied_as_planned)
+    skip = _skip_in_database(run.sis, run.legacy, run.options, run.version, duplicates)
+    workers = run.options.workers
+    if workers is None:
+        workers = auto_workers(run.counters.total_legacy_records)
+
+    def read_pages() -> Iterator[list[dict[str, Any]]]:
+        with _quiet_connection(run.legacy) as legacy_conn:  # held across pages: see below
+            yield from extract.iter_legacy_pages(legacy_conn, source, run.options, skip)
+
+    read = 0
+    with (
+        open_transformer(workers, run.sponsors, run.version) as planner.transformer,
+        prefetched(read_pages, name="student-sync-read") as pages,
+    ):
+        # Pages ahead: a thread reads page k+2 while page k+1, read and handed to the
+        # transformer, waits for page k to be planned and written; worker processes
+        # normalize meanwhile. Rows are independent: no page depends on an earlier one's
+        # writes but through the email claims, which ``Planner.finish`` keeps in order.
+        ahead: deque[PreparedPage] = deque()
+        for page in pages:
+            read += len(page)
+            with run.sis.connect() as conn:
+                ahead.append(planner.prepare(conn, page))
+            del page  # only its prepared, slimmer form waits while page k is written
+            if len(ahead) > 1:
+                yield from _planned(run, planner, ahead.popleft())
+        while ahead:
+            yield from _planned(run, planner, ahead.popleft())
+    if skip is not None:
+        # A full scan reads every row of the slice but those ``skip`` left in the database:
+        # the rest of the count is theirs (no second pass over the table to count them).
+        run.counters.add_unchanged(max(run.counters.total_legacy_records - read, 0))
+    for batch in planner.vanished_batches(vanished):
+        run.counters.add_plan(batch)
+        yield batch
+
+
+def _prescan(run: _Run) -> tuple[extract.LegacySource, set[str], list]:
+    """Before the first page: the legacy table reflected (and indexed for the keyset walk),
+    the slice counted, duplicate ids and (in a full scan) vanished students found."""
+    with run.legacy.connect() as legacy_conn:
+        source = extract.LegacySource.reflect(legacy_conn)
+    if not run.options.dry_run:
+        extract.ensure_keyset_index(run.legacy, source)
+    with run.legacy.connect() as legacy_conn:
+        run.counters.total_legacy_records = extract.count_slice(legacy_conn, source, run.options)
+        duplicates = extract.duplicate_keys(legacy_conn, source)
+        vanished = (
+            _find_vanished(run.sis, run.legacy, legacy_conn, source, run.options)
+            if run.options.is_full_scan
+            else []
+        )
+    return source, duplicates, vanished
+
+
+def _planner(run: _Run, duplicates: set[str], *, applied_as_planned: bool) -> Planner:
+    planner = Planner(
+        options=run.options,
+        mapping_version=run.version,
+        sponsor_ids=run.sponsors,
+        today=run.today,
+        duplicate_keys=duplicates,
+        claims_committed_per_page=applied_as_planned,
+        sis=run.sis_schema,
+    )
+    with run.sis.connect() as conn:
+        planner.state_empty_at_start = not target.has_sync_state(conn)
+    return planner
+
+
+def _planned(run: _Run, planner: Planner, page: PreparedPage) -> Iterator[PlanBatch]:
+    """The batches of one prepared page, counted into the run as they are yielded."""
+    with run.sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
+        batches = list(planner.finish(conn, page))
+    for batch in batches:
+        run.tally(batch)
+        yield batch
 
 
 def _find_vanished(
@@ -336,291 +453,8 @@ def _find_vanished(
         and not options.allow_mass_delete
     ):
         scope = ",".join(str(r) for r in options.id_ranges) or "the whole table"
-        raise MassDeleteRefused(
-            f"refusing to soft-delete {len(vanished)} of {active} students ({scope}) "
-            f"that are no longer in the legacy table (over {MASS_DELETE_THRESHOLD:.0%}); "
-            "check the legacy load, then rerun with --allow-mass-delete if it is intended"
-        )
+        raise MassDeleteRefused(len(vanished), active, scope, MASS_DELETE_THRESHOLD)
     return vanished
-
-
-def run_sync(
-    urls: DatabaseUrls,
-    options: SyncOptions,
-    *,
-    stage: Stage = "all",
-    change_set_scope: str = "",
-    change_set_id: str | None = None,
-    prune_change_sets_after: timedelta | None = None,
-    progress: ProgressFn | None = None,
-    now: datetime | None = None,
-    write_report_file: bool = True,
-) -> RunResult:
-    """Run the sync (or one stage of it). Raises DatabaseUnavailable, LockHeld, SyncFailed.
-
-    ``stage="plan"`` stores the change set under ``change_set_scope`` (the caller's name for
-    the slice) and first deletes change sets older than ``prune_change_sets_after``;
-    ``stage="apply"`` applies ``change_set_id`` and stores its summary beside it.
-    """
-    options = validate(options)
-    started = (now or datetime.now(UTC)).astimezone(UTC)
-    run_id = str(uuid.uuid4())
-    database = mask_url(urls.sis)
-    counters = Counters()
-    rejections: list[Rejection] = []
-    conflicts: list[Conflict] = []  # reported by this run (first seen), for the report
-    version = "?"
-    writes = stage in ("all", "apply") and not options.dry_run
-    change_set_id_out: str | None = None
-    status, error = "completed", None
-
-    with _engines(urls) as (sis, legacy), run_lock(sis, what=describe_url(urls.sis)) as lock:
-        with sis.connect() as conn:
-            sis_schema = check_ready(conn)  # reflected once: every page and batch uses it
-            sponsors = target.sponsor_ids(conn)
-        version = mapping_version(sponsors, sis_schema)
-        today = started.astimezone(school_zone(options.timezone)).date()
-        ledger = _Ledger(sis, run_id, enabled=writes)
-        try:
-            if stage == "apply":
-                if not change_set_id:
-                    raise ValueError("the apply stage needs a change_set_id")
-                store = ChangeSetStore(sis)
-                header = store.header(change_set_id)
-                change_set_id_out = change_set_id
-                options = options_from_dict(header["options"])
-                writes = not options.dry_run
-                ledger.enabled = writes
-                version, today = header["mapping_version"], date.fromisoformat(header["today"])
-                counters = Counters.from_dict(header["counters"])
-                rejections = [Rejection(**r) for r in header["rejections"]]
-                conflicts = [Conflict(**c) for c in header.get("conflicts", [])]
-                if header["state_token"] != _state_token(sis):
-                    raise StaleChangeSet(
-                        "the target changed since this change set was planned; plan again"
-                    )
-                ledger.start(options, started, database)
-                batches: Iterator[PlanBatch] = store.batches(change_set_id)
-                # The plan's counters are final already: progress counts applied batches.
-                on_batch = _applied_progress(progress, total=counters.records_processed)
-            else:
-                ledger.start(options, started, database)
-                if stage == "plan":
-                    store = ChangeSetStore(sis)
-                    if prune_change_sets_after is not None:
-                        store.prune(prune_change_sets_after)
-                    change_set_id_out = store.create(change_set_scope)
-                    token = _state_token(sis)
-                batches = _plan(
-                    sis,
-                    legacy,
-                    options,
-                    version,
-                    sponsors,
-                    today,
-                    counters,
-                    rejections,
-                    applied_as_planned=writes,
-                    sis_schema=sis_schema,
-                    conflicts=conflicts,
-                )
-                # Planning fills the counters as batches are yielded: read them per batch.
-                on_batch = partial(_report_progress, progress, counters)
-            if stage == "plan":
-                assert change_set_id_out is not None
-                for batch in batches:
-                    store.write_batch(change_set_id_out, batch)
-                    on_batch(batch)
-                store.finish(
-                    change_set_id_out,
-                    {
-                        "options": options_to_dict(options),
-                        "mapping_version": version,
-                        "today": today.isoformat(),
-                        "state_token": token,
-                        "counters": counters.as_dict(),
-                        "rejections": [asdict(r) for r in rejections],
-                        "conflicts": [asdict(c) for c in conflicts],
-                        "planned_at": started.isoformat(),
-                        "database": database,
-                    },
-                )
-            else:
-                _apply_all(
-                    sis,
-                    batches,
-                    writes=writes,
-                    run_id=run_id,
-                    started=started,
-                    today=today,
-                    version=version,
-                    on_batch=on_batch,
-                    lock=lock,
-                    sis_schema=sis_schema,
-                )
-                with sis.begin() as conn:  # prune the change log; count open conflicts
-                    counters.open_conflicts = changelog.finish_run(
-                        conn, now=started, keep_days=options.change_log_days, prune=writes
-                    )
-        except MassDeleteRefused as exc:
-            status, error = "refused", str(exc)
-            ledger.finish(status, counters, error)
-            raise
-        except LockLost as exc:
-            status, error = "failed", str(exc)
-            _finish_quietly(ledger, status, counters, error)
-            raise SyncFailed(error) from None
-        except (OperationalError, DBAPIError, *DriverError) as exc:
-            # One line naming the table, column or constraint: never the row (PostgreSQL's
-            # DETAIL and CONTEXT quote its values), never the statement's parameters.
-            status = "failed"
-            error = mask_text(
-                f"database error: {describe_db_error(exc)}",
-                url_password(urls.sis),
-                url_password(urls.legacy),
-            )
-            _finish_quietly(ledger, status, counters, error)
-            raise SyncFailed(
-                f"{error}; committed batches stay applied, rerun to converge"
-            ) from None
-        except BaseException as exc:
-            status = "failed"
-            error = mask_text(
-                f"{type(exc).__name__}: {exc}", url_password(urls.sis), url_password(urls.legacy)
-            )
-            _finish_quietly(ledger, status, counters, error)
-            raise
-        ledger.finish(status, counters, error)
-
-    summary = RunSummary(
-        run_id=run_id,
-        options=options,
-        counters=counters,
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        mapping_version=version,
-        database=database,
-        rejections=rejections,
-        status=status,
-        error=error,
-        conflicts=conflicts,
-    )
-    if stage == "apply" and change_set_id_out is not None:
-        _record_applied(urls.sis, change_set_id_out, summary)
-    report_path = None
-    if write_report_file and stage != "plan":
-        report_path = write_run_report(urls.sis, summary, options.reports_dir, link=writes)
-    return RunResult(
-        summary=summary,
-        report_path=report_path,
-        change_set_id=change_set_id_out,
-    )
-
-
-def _record_applied(url: str, change_set_id: str, summary: RunSummary) -> None:
-    """What the apply did, beside its change set: the report and the checks read it later."""
-    engine = make_engine(url)
-    try:
-        ChangeSetStore(engine).record_applied(change_set_id, summary)
-    finally:
-        engine.dispose()
-
-
-def _finish_quietly(ledger: _Ledger, status: str, counters: Counters, error: str) -> None:
-    with contextlib.suppress(Exception):  # the database may be the thing that failed
-        ledger.finish(status, counters, error)
-
-
-def _plan(
-    sis: Engine,
-    legacy: Engine,
-    options: SyncOptions,
-    version: str,
-    sponsors: dict[str, int],
-    today: date,
-    counters: Counters,
-    rejections: list[Rejection],
-    *,
-    applied_as_planned: bool,
-    sis_schema: SisSchema | None = None,
-    conflicts: list[Conflict] | None = None,
-) -> Iterator[PlanBatch]:
-    """Planned batches in student-id order; counters are filled as batches are yielded.
-
-    ``applied_as_planned``: the caller commits each batch before asking for the next.
-    """
-    with legacy.connect() as legacy_conn:
-        source = extract.LegacySource.reflect(legacy_conn)
-    if not options.dry_run:
-        extract.ensure_keyset_index(legacy, source)
-    with legacy.connect() as legacy_conn:
-        counters.total_legacy_records = extract.count_slice(legacy_conn, source, options)
-        duplicates = extract.duplicate_keys(legacy_conn, source)
-        vanished = (
-            _find_vanished(sis, legacy, legacy_conn, source, options)
-            if options.is_full_scan
-            else []
-        )
-    planner = Planner(
-        options=options,
-        mapping_version=version,
-        sponsor_ids=sponsors,
-        today=today,
-        duplicate_keys=duplicates,
-        claims_committed_per_page=applied_as_planned,
-        sis=sis_schema,
-    )
-    with sis.connect() as conn:
-        planner.state_empty_at_start = not target.has_sync_state(conn)
-    skip = _skip_in_database(sis, legacy, options, version, duplicates)
-    workers = (
-        options.workers
-        if options.workers is not None
-        else auto_workers(counters.total_legacy_records)
-    )
-
-    def planned(page: PreparedPage) -> Iterator[PlanBatch]:
-        with sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
-            batches = list(planner.finish(conn, page))
-        for batch in batches:
-            counters.add_plan(batch)
-            room = MAX_DETAILED_REJECTIONS - len(rejections)
-            rejections.extend(batch.rejections[: max(room, 0)])
-            if conflicts is not None:
-                found = changelog.reported_conflicts(batch)
-                conflicts.extend(found[: max(MAX_DETAILED_REJECTIONS - len(conflicts), 0)])
-            yield batch
-
-    def read_pages() -> Iterator[list[dict[str, Any]]]:
-        with _quiet_connection(legacy) as legacy_conn:  # held across pages: see below
-            yield from extract.iter_legacy_pages(legacy_conn, source, options, skip)
-
-    with (
-        open_transformer(workers, sponsors, version) as planner.transformer,
-        prefetched(read_pages, name="student-sync-read") as pages,
-    ):
-        # Pages ahead: a thread reads page k+2 while page k+1, read and handed to the
-        # transformer, waits for page k to be planned and written; worker processes
-        # normalize meanwhile. Rows are independent: no page depends on an earlier one's
-        # writes but through the email claims, which ``Planner.finish`` keeps in order.
-        ahead: deque[PreparedPage] = deque()
-        read = 0
-        for page in pages:
-            read += len(page)
-            with sis.connect() as conn:
-                ahead.append(planner.prepare(conn, page))
-            del page  # only its prepared, slimmer form waits while page k is written
-            if len(ahead) > 1:
-                yield from planned(ahead.popleft())
-        while ahead:
-            yield from planned(ahead.popleft())
-    if skip is not None:
-        # A full scan reads every row of the slice but those ``skip`` left in the database:
-        # the rest of the count is theirs (no second pass over the table to count them).
-        counters.add_unchanged(max(counters.total_legacy_records - read, 0))
-    for batch in planner.vanished_batches(vanished):
-        counters.add_plan(batch)
-        yield batch
 
 
 def _skip_in_database(
@@ -682,31 +516,31 @@ def _applied_progress(progress: ProgressFn | None, *, total: int) -> Callable[[P
     return report
 
 
+# --------------------------------------------------------------------------- applying
 def _apply_all(
-    sis: Engine,
-    batches: Iterator[PlanBatch],
-    *,
-    writes: bool,
-    run_id: str,
-    started: datetime,
-    today: date,
-    version: str,
-    on_batch: Callable[[PlanBatch], None],
-    lock: RunLock | None = None,
-    sis_schema: SisSchema | None = None,
+    run: _Run, batches: Iterator[PlanBatch], *, on_batch: Callable[[PlanBatch], None]
 ) -> None:
+    """Apply the batches in order, one transaction each, committed only while the run still
+    holds the lock (a dry run only walks them)."""
     for batch in batches:
-        if writes and (batch.students or batch.rejections or batch.vanished):
-            with sis.begin() as conn:
+        if run.writes and (batch.students or batch.rejections or batch.vanished):
+            with run.sis.begin() as conn:
                 apply_batch(
                     conn,
                     batch,
-                    run_id=run_id,
-                    now=started,
-                    today=today,
-                    mapping_version=version,
-                    sis=sis_schema,
+                    run_id=run.run_id,
+                    now=run.started,
+                    today=run.today,
+                    mapping_version=run.version,
+                    sis=run.sis_schema,
                 )
-                if lock is not None:
-                    lock.verify()  # commit only while this run still holds the lock
+                run.lock.verify()
         on_batch(batch)
+
+
+def _close_change_log(run: _Run) -> None:
+    """Prune the change log (a run that writes) and count the conflicts still open."""
+    with run.sis.begin() as conn:
+        run.counters.open_conflicts = changelog.finish_run(
+            conn, now=run.started, keep_days=run.options.change_log_days, prune=run.writes
+        )

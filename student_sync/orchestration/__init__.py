@@ -1,7 +1,8 @@
 """The Dagster layer: partitions, resources, assets, checks and automation over the engine.
 
 Nothing here holds SQL or sync logic: each op resolves its cells into a slice, calls one
-engine entry point (``engine.run.run_sync``, as the CLI does) and records what came back.
+engine entry point (``plan_change_set``, ``apply_change_set``, or ``sync`` as the CLI does)
+and records what came back.
 
 - ``partitions``: ID ranges x school days, and how a run's cells fold into engine filters;
 - ``slices``: a run's cells validated (hand-added keys, Dagster's range bug) and folded;

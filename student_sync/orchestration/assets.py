@@ -15,13 +15,14 @@ import dagster as dg
 
 from student_sync.engine import (
     applied_summary,
+    apply_change_set,
     batch_size_note,
     conflicts_markdown,
     html_path_for,
     open_rejections_markdown,
+    plan_change_set,
     profile_legacy,
     recommendations,
-    run_sync,
     success_level,
     write_run_report,
 )
@@ -146,17 +147,15 @@ def plan_student_changes(
     context.log.info(f"planning {sl.label}; {sl.window_label}; on {sis.describe()}")
     started = time.monotonic()
     with engine_errors():
-        result = run_sync(
+        result = plan_change_set(
             sis.urls(),
             options,
-            stage="plan",
-            change_set_scope=cells_scope([str(k) for k in context.partition_keys]),
-            prune_change_sets_after=timedelta(days=settings.change_set_retention_days),
+            scope=cells_scope([str(k) for k in context.partition_keys]),
+            prune_after=timedelta(days=settings.change_set_retention_days),
             progress=progress_logger(context),
-            write_report_file=False,
         )
     change_set_id = result.change_set_id
-    assert change_set_id is not None, "the plan stage always returns a change set"
+    assert change_set_id is not None, "plan_change_set always returns a change set"
     c = result.counters
     context.log.info(
         f"change set {change_set_id}: "
@@ -204,11 +203,9 @@ def apply_student_changes(
     sl = resolve_slice(context)
     started = time.monotonic()
     with engine_errors():
-        result = run_sync(
+        result = apply_change_set(
             sis.urls(),
-            settings.base_options(),
-            stage="apply",
-            change_set_id=change_set_id,
+            change_set_id,
             progress=progress_logger(context),
             write_report_file=False,
         )

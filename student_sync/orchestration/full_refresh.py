@@ -14,7 +14,7 @@ from typing import Literal
 
 import dagster as dg
 
-from student_sync.engine import DateWindow, run_sync
+from student_sync.engine import DateWindow, sync
 from student_sync.orchestration.assets import GROUP, SIS_KIND
 from student_sync.orchestration.engine_calls import (
     SIS_POOL,
@@ -76,7 +76,7 @@ def sis_full_refresh(
     )
     started = time.monotonic()
     with engine_errors():
-        result = run_sync(sis.urls(), options, progress=progress_logger(context))
+        result = sync(sis.urls(), options, progress=progress_logger(context))
     summary, c = result.summary, result.counters
     context.log.info(f"ids {key}: {c.records_processed:,} rows; report {result.report_path}")
     per_table = {

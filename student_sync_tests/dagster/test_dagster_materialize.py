@@ -11,7 +11,7 @@ import pytest
 from student_sync.cli import main as cli_main
 from student_sync.engine.db import DatabaseUrls, normalize_url
 from student_sync.engine.options import SyncOptions
-from student_sync.engine.run import RunResult, run_sync
+from student_sync.engine.run import RunResult, sync
 from student_sync.orchestration.automation import full_refresh_run_requests
 from student_sync.orchestration.metadata import named
 from student_sync.orchestration.partitions import cell_key, fold_partition_keys
@@ -45,7 +45,7 @@ def engine_run(url: str, tmp: Path, keys: list[str], h: Harness, **options) -> R
     """The engine on the slice the same cells fold into (what the CLI runs for that slice)."""
     sl = fold_partition_keys(keys, first_day=h.days.first, last_day=h.days.last)
     urls = DatabaseUrls(normalize_url(url), normalize_url(url))
-    return run_sync(
+    return sync(
         urls,
         SyncOptions(
             id_ranges=sl.id_ranges, window=sl.window, reports_dir=tmp / "engine_reports", **options

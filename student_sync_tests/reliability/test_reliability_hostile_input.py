@@ -35,7 +35,7 @@ from student_sync.domain import is_null
 from student_sync.engine import schema
 from student_sync.engine.db import DatabaseUrls, normalize_url
 from student_sync.engine.options import MAX_STUDENT_ID, SyncOptions
-from student_sync.engine.run import run_sync
+from student_sync.engine.run import sync
 from student_sync_tests.conftest import fresh_postgres_url
 from student_sync_tests.helpers import FIXED_NOW, init_db, write_legacy
 from student_sync_tests.helpers import legacy_row as clean_row
@@ -285,7 +285,7 @@ def check_example(sis: str, rows: list[dict[str, Any]], result: Any, tmp_path: P
 
 def _run(sis: str, legacy: str, tmp_path: Path, batch: int, page: int) -> Any:
     options = SyncOptions(batch_size=batch, page_size=page, reports_dir=tmp_path / "reports")
-    return run_sync(DatabaseUrls(normalize_url(sis), normalize_url(legacy)), options, now=FIXED_NOW)
+    return sync(DatabaseUrls(normalize_url(sis), normalize_url(legacy)), options, now=FIXED_NOW)
 
 
 @settings(

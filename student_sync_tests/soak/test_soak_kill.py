@@ -69,7 +69,7 @@ SQLITE_POINTS = [
 ]
 
 
-STARTUP = 0.6  # seconds from process start to run_sync (imports), roughly
+STARTUP = 0.6  # seconds from process start to the engine run (imports), roughly
 
 
 def as_seconds(fault: str, duration: float) -> str:

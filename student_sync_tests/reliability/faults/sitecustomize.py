@@ -60,7 +60,7 @@ def _install(spec: str) -> None:
         timer.start()
         return
 
-    from student_sync.engine import extract, report, run
+    from student_sync.engine import extract, ledger, report, run
 
     if name == "count":
         original_count = extract.count_slice
@@ -127,14 +127,14 @@ def _install(spec: str) -> None:
 
         changelog.batch_changes = batch_changes
     elif name == "ledger-finish":
-        original_finish = run._Ledger.finish
+        original_finish = ledger.Ledger.finish
 
         def finish(self, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
             if self.enabled:
                 fire(point)
             return original_finish(self, *a, **kw)
 
-        run._Ledger.finish = finish
+        ledger.Ledger.finish = finish
     elif name == "report":
         import json
 
@@ -146,7 +146,7 @@ def _install(spec: str) -> None:
             fire(point)
             return report.write_report(summary, reports_dir, *more)
 
-        run.write_report = write_report
+        ledger.write_report = write_report
     else:
         raise AssertionError(f"unknown fault point {point!r}")
 
