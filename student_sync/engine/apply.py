@@ -9,8 +9,10 @@ describes, so a crash leaves whole batches or nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -28,6 +30,8 @@ from student_sync.engine.model import PlanBatch, PlannedStudent, SponsorshipActi
 from student_sync.engine.sis import SisSchema, reflect_sis
 from student_sync.engine.target import member_of
 
+_NOTHING: Mapping[str, Any] = MappingProxyType({})  # no registrar edits kept
+
 
 @dataclass(frozen=True, slots=True)
 class StateStamp:
@@ -36,14 +40,6 @@ class StateStamp:
     run_id: str
     now: datetime
     mapping_version: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewIds:
-    """The generated ids of a new student's person and profile."""
-
-    person_id: int
-    profile_id: int
 
 
 def apply_batch(
@@ -68,21 +64,20 @@ def apply_batch(
         for row_class in ("create", "update", "delete", "unchanged")
     )
     # Students: new ones inserted, changed (and restored) ones rewritten, deleted ones hidden.
-    new_ids = _insert_students(conn, sis, creates, now)
+    person_ids, profile_ids = _insert_students(conn, sis, creates, now)
     _rewrite_students(conn, updates, now)
     _soft_delete(conn, [p.state for p in deletes if p.state] + list(batch.vanished), now)
 
     # Children: the sync's emergency contact, then the sponsorship periods (by profile).
-    created = list(zip(creates, new_ids, strict=True))
-    contact_ids = _write_contacts(conn, sis, created, updates, now)
-    profiles = [(p, ids.profile_id) for p, ids in created]
-    profiles += [(p, p.state.profile_id or 0) for p in updates if p.state]
-    _write_sponsorships(conn, sis, profiles, today, now)
+    contact_ids = _write_contacts(conn, sis, zip(creates, person_ids, strict=True), updates, now)
+    profiles = [*profile_ids, *(_known(p).profile_id or 0 for p in updates)]
+    _write_sponsorships(conn, sis, zip([*creates, *updates], profiles, strict=True), today, now)
 
     # Sync state: students written, deleted, found gone, or whose raw row alone changed.
     stamp = StateStamp(run_id=run_id, now=now, mapping_version=mapping_version)
+    new = zip(creates, person_ids, profile_ids, strict=True)
     states = [
-        *(_new_state_row(p, stamp, ids, contact_ids) for p, ids in created),
+        *(_new_state_row(p, stamp, contact_ids, person_id=i, profile_id=j) for p, i, j in new),
         *(_known_state_row(p, stamp, contact_ids, is_deleted=False) for p in updates),
         *(_known_state_row(p, stamp, contact_ids, is_deleted=True) for p in deletes),
         *(_vanished_state_row(s, stamp) for s in batch.vanished),
@@ -99,11 +94,12 @@ def apply_batch(
 
 # --------------------------------------------------------------------------- students
 def _person_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
-    """The person's columns as the sync writes them, live (a create adds its unique id)."""
+    """The person's columns as the sync writes them, live (the caller adds the row's id, or
+    a new one's unique id and creation time)."""
     assert p.record is not None
     return {
         **p.record.person,
-        **p.kept.get("person", {}),  # registrar edits kept (on-conflict keep-sis)
+        **p.kept.get("person", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
         "updated_at": now,
         "is_deleted": False,
         "deleted_at": None,
@@ -111,11 +107,12 @@ def _person_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
 
 
 def _profile_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
-    """The student profile's columns as the sync writes them, live (a create adds its person)."""
+    """The student profile's columns as the sync writes them, live (the caller adds the
+    row's id, or a new one's person and creation time)."""
     assert p.record is not None
     return {
         **p.record.profile,
-        **p.kept.get("profile", {}),  # registrar edits kept (on-conflict keep-sis)
+        **p.kept.get("profile", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
         "updated_at": now,
         "is_deleted": False,
         "deleted_at": None,
@@ -124,32 +121,43 @@ def _profile_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
 
 def _insert_students(
     conn: Connection, sis: SisSchema, creates: list[PlannedStudent], now: datetime
-) -> list[NewIds]:
-    """Insert the person, then the profile, of each new student; their ids, in order."""
+) -> tuple[list[int], list[int]]:
+    """Insert the person, then the profile, of each new student; their ids, in order.
+
+    The builders' fresh dicts are completed in place: an initial load builds millions of
+    them, and every extra dict per row is garbage-collector work.
+    """
+    people, profiles = [], []
     unique_ids = new_uuids(len(creates), as_text=is_postgres(conn))
-    people = [
-        sis.person.for_insert({**_person_row(p, now), "unique_id": unique_id, "created_at": now})
-        for p, unique_id in zip(creates, unique_ids, strict=True)
-    ]
+    for p, unique_id in zip(creates, unique_ids, strict=True):
+        person = _person_row(p, now)
+        person["unique_id"], person["created_at"] = unique_id, now
+        people.append(sis.person.for_insert(person))
     person_ids = insert_returning_ids(conn, schema.person, people, key="unique_id")
-    profiles = [
-        sis.profile.for_insert({**_profile_row(p, now), "person_id": pid, "created_at": now})
-        for p, pid in zip(creates, person_ids, strict=True)
-    ]
-    profile_ids = insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
-    return [
-        NewIds(person_id=person, profile_id=profile)
-        for person, profile in zip(person_ids, profile_ids, strict=True)
-    ]
+    for p, person_id in zip(creates, person_ids, strict=True):
+        profile = _profile_row(p, now)
+        profile["person_id"], profile["created_at"] = person_id, now
+        profiles.append(sis.profile.for_insert(profile))
+    return person_ids, insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
 
 
 def _rewrite_students(conn: Connection, updates: list[PlannedStudent], now: datetime) -> None:
     """Rewrite the person and profile of changed students (a soft-deleted one is restored)."""
-    rewritten = [(p, p.state) for p in updates if p.state and p.record]
-    people = [{"id": state.person_id, **_person_row(p, now)} for p, state in rewritten]
+    people, profiles = [], []
+    for p in updates:
+        if p.state and p.record:
+            person, profile = _person_row(p, now), _profile_row(p, now)
+            person["id"], profile["id"] = p.state.person_id, p.state.profile_id
+            people.append(person)
+            profiles.append(profile)
     update_by_id(conn, schema.person, people)
-    profiles = [{"id": state.profile_id, **_profile_row(p, now)} for p, state in rewritten]
     update_by_id(conn, schema.student_profile, profiles)
+
+
+def _known(p: PlannedStudent) -> StateRow:
+    """The sync state of a student the plan found one for (updates, deletes)."""
+    assert p.state is not None
+    return p.state
 
 
 def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:
@@ -164,16 +172,17 @@ def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:
 def _write_contacts(
     conn: Connection,
     sis: SisSchema,
-    created: list[tuple[PlannedStudent, NewIds]],
+    created: Iterable[tuple[PlannedStudent, int]],
     updates: list[PlannedStudent],
     now: datetime,
 ) -> dict[int, int | None]:
-    """Insert new students' contacts, then update, delete or insert existing students' ones.
+    """Insert the contacts of new students ((student, person id) pairs), then update, delete
+    or insert those of existing students.
 
     Returns the contact id by student number of every student whose contact was inserted or
     deleted (None); the others keep the one their state names.
     """
-    new_students = [(p, ids.person_id) for p, ids in created if p.contact_action == "create"]
+    new_students = [(p, pid) for p, pid in created if p.contact_action == "create"]
     inserted = _new_contacts(conn, sis, new_students, now, existing_people=False)
     contact_ids: dict[int, int | None] = dict(
         zip((p.student_id for p, _ in new_students), inserted, strict=True)
@@ -204,7 +213,7 @@ def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, 
     return {
         "person_id": person_id,
         **p.record.contact.__dict__,
-        **p.kept.get("contact", {}),  # registrar edits kept (on-conflict keep-sis)
+        **p.kept.get("contact", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
         "updated_at": now,
     }
 
@@ -254,7 +263,7 @@ def _new_contacts(
 def _write_sponsorships(
     conn: Connection,
     sis: SisSchema,
-    students: list[tuple[PlannedStudent, int]],
+    students: Iterable[tuple[PlannedStudent, int]],
     today: date,
     now: datetime,
 ) -> None:
@@ -313,14 +322,19 @@ def _state_row(
 
 
 def _new_state_row(
-    p: PlannedStudent, stamp: StateStamp, ids: NewIds, contact_ids: dict[int, int | None]
+    p: PlannedStudent,
+    stamp: StateStamp,
+    contact_ids: dict[int, int | None],
+    *,
+    person_id: int,
+    profile_id: int,
 ) -> dict[str, Any]:
     """The state of a student created in this batch (with its contact, when it has one)."""
     return _state_row(
         p,
         stamp,
-        person_id=ids.person_id,
-        profile_id=ids.profile_id,
+        person_id=person_id,
+        profile_id=profile_id,
         contact_id=contact_ids.get(p.student_id),
         is_deleted=False,
     )
@@ -331,8 +345,7 @@ def _known_state_row(
 ) -> dict[str, Any]:
     """The state of a student the sync already knew: the same person and profile; the
     contact this batch inserted or deleted (``contact_ids``), else the one it had."""
-    state = p.state
-    assert state is not None
+    state = _known(p)
     return _state_row(
         p,
         stamp,
