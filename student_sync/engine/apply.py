@@ -161,6 +161,8 @@ def _known(p: PlannedStudent) -> StateRow:
 
 
 def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:
+    """Hide the person and profile of students deleted in (or gone from) the legacy table:
+    Django's manager skips them; the rows stay, so a student who comes back is restored."""
     flags = {"updated_at": now, "is_deleted": True, "deleted_at": now}
     update_by_id(conn, schema.person, [{"id": s.person_id, **flags} for s in gone if s.person_id])
     update_by_id(
@@ -189,8 +191,7 @@ def _write_contacts(
     )
     changed, deleted, added = [], [], []
     for p in updates:
-        state = p.state
-        assert state is not None
+        state = _known(p)
         if p.contact_action == "update":
             changed.append({"id": state.contact_id, **_contact_row(p, state.person_id or 0, now)})
         elif p.contact_action == "delete":
