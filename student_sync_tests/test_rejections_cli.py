@@ -149,7 +149,7 @@ def test_bad_flags_and_outdated_schema_exit_2(db: str, tmp_path, capsys) -> None
 def test_runs_seen_counts_on_the_bulk_path(db_url: str, tmp_path) -> None:
     """A batch of 500+ rejections is merged through a COPY staging table on PostgreSQL: the
     run counter adds up there too."""
-    from student_sync.engine.apply import STAGE_MIN_ROWS
+    from student_sync.engine.bulk import STAGE_MIN_ROWS
     from student_sync_tests.helpers import rows, write_legacy
 
     init_db(db_url)

@@ -168,7 +168,7 @@ def test_staged_bulk_writes_equal_row_by_row_statements(two_postgres, monkeypatc
     merged in one statement per table; smaller ones use pipelined statements. Both paths
     must write the same rows: creates, a day of edits (renames, contacts removed, sponsors
     ended and opened, deletions), then a forced rewrite."""
-    from student_sync.engine import apply
+    from student_sync.engine import bulk
 
     staged, row_wise = two_postgres
     rows = list(demo.generate_legacy_rows(900, 13, today=TODAY))
@@ -178,7 +178,7 @@ def test_staged_bulk_writes_equal_row_by_row_statements(two_postgres, monkeypatc
     def step(**options) -> None:
         counters = []
         for url, threshold in ((staged, 1), (row_wise, 10**9)):
-            monkeypatch.setattr(apply, "STAGE_MIN_ROWS", threshold)
+            monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", threshold)
             result = run(url, tmp_path, now=NOW, workers=0, batch_size=300, **options)
             counters.append(result.counters.as_dict())
         assert counters[0] == counters[1]
@@ -194,7 +194,7 @@ def test_staged_bulk_writes_equal_row_by_row_statements(two_postgres, monkeypatc
 def test_bulk_uuids_are_distinct_version_4_values() -> None:
     import uuid
 
-    from student_sync.engine.apply import new_uuids
+    from student_sync.engine.bulk import new_uuids
 
     texts = new_uuids(2_000, as_text=True)
     parsed = [uuid.UUID(t) for t in texts]

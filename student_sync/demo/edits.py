@@ -20,7 +20,9 @@ from student_sync.demo.pools import latin_names
 from student_sync.demo.validity import NAME_MARKER_RE, bare_name, is_valid_row, school_email_key
 from student_sync.demo.vocabulary import KNOWN_CODES, SCHOOL_EMAIL_DOMAIN
 from student_sync.domain import is_null
-from student_sync.engine.legacy_load import begin, insert_rows, reflect_table
+from student_sync.engine.bulk import chunked, insert_tuples
+from student_sync.engine.db import reflect_table
+from student_sync.engine.legacy_load import begin
 from student_sync.engine.schema import LEGACY_TABLE_NAME
 
 _KNOWN_CODE_RE = re.compile(r"<(" + "|".join(KNOWN_CODES) + r")>")
@@ -40,7 +42,6 @@ EDIT_SHARES = (
     ("new_students", 0.20),
 )
 NEW_STUDENT_WITH_MODIFIED_DATE = 0.5  # the other half has created_date only
-_DELETE_CHUNK = 5_000  # ids per DELETE ... IN (...): below SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -318,12 +319,11 @@ def apply_day_of_edits(
         # students (COPY on PostgreSQL). One UPDATE per row would scan the unindexed table once
         # per row. Edited ids are unique in the table (plan_day_of_edits only edits those).
         edited = sorted(plan.edited_ids)
-        for start in range(0, len(edited), _DELETE_CHUNK):
-            chunk = edited[start : start + _DELETE_CHUNK]
+        for chunk in chunked(edited):
             conn.execute(delete(table).where(table.c.id.in_(chunk)))
         columns = [column.name for column in table.columns]
         new_versions = (*plan.updated_rows, *plan.new_rows)
-        insert_rows(
+        insert_tuples(
             conn, table, columns, [tuple(row.get(name) for name in columns) for row in new_versions]
         )
     return plan

@@ -9,13 +9,9 @@ from operator import itemgetter
 from sqlalchemy import Connection, Engine, inspect
 
 from student_sync.demo.generator import LegacyRow
-from student_sync.engine.legacy_load import (
-    add_text_columns,
-    begin,
-    insert_rows,
-    legacy_table,
-    reflect_table,
-)
+from student_sync.engine.bulk import insert_tuples
+from student_sync.engine.db import reflect_table
+from student_sync.engine.legacy_load import add_text_columns, begin, legacy_table
 from student_sync.engine.schema import LEGACY_COLUMNS, LEGACY_TABLE_NAME
 
 
@@ -51,7 +47,7 @@ def write_legacy_table(
             table = add_text_columns(conn, reflect_table(conn, table_name), columns)
         else:
             table.create(conn)
-        return insert_rows(
+        return insert_tuples(
             conn, table, columns, _tuples(chain(first, iterator), columns), chunk_size=chunk_size
         )
 

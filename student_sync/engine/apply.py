@@ -1,246 +1,211 @@
 """Write one planned batch: every table and the sync state in a single transaction.
 
-Statements are set-based, never one round trip per student: on PostgreSQL new rows go in by
-COPY, updates and the sync state are COPYed into a temporary staging table and applied by one
-UPDATE ... FROM or INSERT ... ON CONFLICT per table; elsewhere executemany. The sync state
-is written in the same transaction as the rows it describes, so a crash leaves whole batches
-or nothing.
+``apply_batch`` reads as the plan does: new students, rewritten students, soft deletes, their
+children (the sync's contact, the sponsorship periods), the sync state, rejections and the
+change log. How the rows reach each database (COPY, staging tables, executemany) is
+``bulk.py``'s business. The sync state is written in the same transaction as the rows it
+describes, so a crash leaves whole batches or nothing.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
-from psycopg import sql as pgsql
-from sqlalchemy import Connection, Table, TableClause, bindparam, func, insert, select, update
-from sqlalchemy import column as sql_column
-from sqlalchemy import table as sql_table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select, update
 
 from student_sync.engine import changelog, schema
+from student_sync.engine.bulk import (
+    insert_returning_ids,
+    insert_rows,
+    is_postgres,
+    new_uuids,
+    update_by_id,
+    upsert,
+)
 from student_sync.engine.model import PlanBatch, PlannedStudent, SponsorshipAction, StateRow
 from student_sync.engine.sis import SisSchema, reflect_sis
 from student_sync.engine.target import member_of
 
-
-def execute_many(
-    conn: Connection, stmt: Any, rows: Sequence[dict[str, Any]], *, returning: bool = False
-) -> list[tuple[Any, ...]]:
-    """Run one statement for many rows; on PostgreSQL via psycopg's pipelined executemany.
-
-    SQLAlchemy renders INSERT executemany as multi-VALUES text that psycopg must re-parse for
-    every page; one prepared statement sent in pipeline mode is several times faster.
-    """
-    if not rows:
-        return []
-    if conn.dialect.name != "postgresql":
-        result = conn.execute(stmt, list(rows))
-        return [tuple(r) for r in result] if returning else []
-    sql = str(stmt.compile(dialect=conn.dialect, column_keys=list(rows[0])))
-    cursor = conn.connection.driver_connection.cursor()
-    out: list[tuple[Any, ...]] = []
-    try:
-        cursor.executemany(sql, rows, returning=returning)
-        while returning:
-            out.extend(cursor.fetchall())
-            if not cursor.nextset():
-                break
-    finally:
-        cursor.close()
-    return out
+_NOTHING: Mapping[str, Any] = MappingProxyType({})  # no registrar edits kept
 
 
-def upsert(
+@dataclass(frozen=True, slots=True)
+class StateStamp:
+    """What every sync-state row of one batch carries: the run, its clock, the mapping."""
+
+    run_id: str
+    now: datetime
+    mapping_version: str
+
+
+def apply_batch(
     conn: Connection,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    keys: Sequence[str],
+    batch: PlanBatch,
     *,
-    keep_on_update: Sequence[str] = (),
-    add_on_update: Sequence[str] = (),
+    run_id: str,
+    now: datetime,
+    today: date,
+    mapping_version: str,
+    sis: SisSchema | None = None,
 ) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL and SQLite alike.
+    """Apply a batch inside the caller's transaction.
 
-    ``keep_on_update`` columns keep the stored value; ``add_on_update`` columns become the
-    stored value plus the new one (a counter). On PostgreSQL the rows are staged by COPY and
-    merged by one INSERT ... SELECT.
+    ``sis``: the SIS as reflected at the run's start (reflected here when not given). Every
+    insert carries the Django defaults of the NOT NULL columns the sync does not source.
     """
-    if not rows:
-        return
-    columns = list(rows[0])
-    changed = [c for c in columns if c not in keys and c not in keep_on_update]
-
-    def set_(stmt: Any) -> dict[str, Any]:
-        return {
-            c: table.c[c] + stmt.excluded[c] if c in add_on_update else stmt.excluded[c]
-            for c in changed
-        }
-
-    if _bulk(conn, rows):
-        stage = _stage(conn, table, rows)
-        stmt = postgresql.insert(table).from_select(columns, select(*(stage.c[c] for c in columns)))
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)))
-        return
-    stmt = (postgresql.insert if _is_postgres(conn) else sqlite.insert)(table)
-    execute_many(conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)), rows)
-
-
-def _update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """UPDATE ... WHERE id = row id, with the same columns on every row.
-
-    PostgreSQL: the rows are staged by COPY and applied by one UPDATE ... FROM; elsewhere an
-    executemany UPDATE.
-    """
-    if not rows:
-        return
-    columns = [c for c in rows[0] if c != "id"]
-    if _bulk(conn, rows):
-        stage = _stage(conn, table, rows)
-        conn.execute(
-            update(table).values({c: stage.c[c] for c in columns}).where(table.c.id == stage.c.id)
-        )
-        return
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in columns})
+    if sis is None:
+        sis = reflect_sis(conn)
+    creates, updates, deletes, unchanged = (
+        [p for p in batch.students if p.row_class == row_class]
+        for row_class in ("create", "update", "delete", "unchanged")
     )
-    conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} | {"b_id": r["id"]} for r in rows])
+    # Students: new ones inserted, changed (and restored) ones rewritten, deleted ones hidden.
+    person_ids, profile_ids = _insert_students(conn, sis, creates, now)
+    _rewrite_students(conn, updates, now)
+    _soft_delete(conn, [p.state for p in deletes if p.state] + list(batch.vanished), now)
 
+    # Children: the sync's emergency contact, then the sponsorship periods (by profile).
+    contact_ids = _write_contacts(conn, sis, zip(creates, person_ids, strict=True), updates, now)
+    profiles = [*profile_ids, *(_known(p).profile_id or 0 for p in updates)]
+    _write_sponsorships(conn, sis, zip([*creates, *updates], profiles, strict=True), today, now)
 
-# Below this many rows a statement per row, pipelined, beats creating and filling a staging
-# table (measured: batch size 100 ran 30% slower staged; 5,000 ran 2-4x faster staged).
-STAGE_MIN_ROWS = 500
-
-
-def _bulk(conn: Connection, rows: Sequence[Any]) -> bool:
-    """Whether these rows take the COPY path (PostgreSQL, STAGE_MIN_ROWS rows or more)."""
-    return _is_postgres(conn) and len(rows) >= STAGE_MIN_ROWS
-
-
-def _stage(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> TableClause:
-    """COPY rows into a new temporary table shaped like ``table``'s columns (PostgreSQL).
-
-    The table is dropped at commit; its columns take their types from ``table``, so COPY
-    converts values exactly as an INSERT into ``table`` would.
-    """
-    columns = list(rows[0])
-    name = f"student_sync_stage_{next(_stage_numbers)}"
-    create = pgsql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA")
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute(
-            create.format(
-                pgsql.Identifier(name),
-                pgsql.SQL(", ").join(map(pgsql.Identifier, columns)),
-                pgsql.Identifier(table.name),
-            )
-        )
-    finally:
-        cursor.close()
-    _copy(conn, name, columns, (tuple(r.values()) for r in rows))
-    return sql_table(name, *(sql_column(c) for c in columns))
-
-
-_stage_numbers = itertools.count(1)
-
-
-def _copy(
-    conn: Connection,
-    table_name: str,
-    columns: Sequence[str],
-    values: Iterable[tuple[Any, ...]],
-) -> None:
-    """COPY tuples into ``table_name`` (PostgreSQL)."""
-    statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-        pgsql.Identifier(table_name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
-    )
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        with cursor.copy(statement) as copy:
-            for row in values:
-                copy.write_row(row)
-    finally:
-        cursor.close()
-
-
-def _insert_returning_ids(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], key: str
-) -> list[int]:
-    """Insert rows and return their generated ids, in row order.
-
-    PostgreSQL: ids are drawn from the table's own sequence in one statement and the rows go
-    in by COPY (the bulk path, tens of times faster than row inserts). Elsewhere, or when the
-    id has no sequence: INSERT ... RETURNING id matched back to the rows by a unique ``key``
-    column (asking SQLAlchemy to keep parameter order needs a sentinel column).
-    """
-    if not rows:
-        return []
-    if conn.dialect.name == "postgresql":
-        ids = _copy_with_sequence_ids(conn, table, rows)
-        if ids is not None:
-            return ids
-    stmt = insert(table).returning(table.c.id, table.c[key])
-    returned = execute_many(conn, stmt, rows, returning=True)
-    by_key = {k: i for i, k in returned}
-    return [by_key[r[key]] for r in rows]
-
-
-def _is_postgres(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
-def new_uuids(n: int, *, as_text: bool) -> list[uuid.UUID] | list[str]:
-    """``n`` random (version 4) UUIDs; as text from one ``os.urandom`` call for COPY, where
-    ``uuid.uuid4()`` per row was 5% of an initial load."""
-    if not as_text:
-        return [uuid.uuid4() for _ in range(n)]
-    raw = bytearray(os.urandom(16 * n))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    text = raw.hex()
-    return [
-        f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-"
-        f"{text[i + 16 : i + 20]}-{text[i + 20 : i + 32]}"
-        for i in range(0, 32 * n, 32)
+    # Sync state: students written, deleted, found gone, or whose raw row alone changed.
+    stamp = StateStamp(run_id=run_id, now=now, mapping_version=mapping_version)
+    new = zip(creates, person_ids, profile_ids, strict=True)
+    states = [
+        *(_new_state_row(p, stamp, contact_ids, person_id=i, profile_id=j) for p, i, j in new),
+        *(_known_state_row(p, stamp, contact_ids, is_deleted=False) for p in updates),
+        *(_known_state_row(p, stamp, contact_ids, is_deleted=True) for p in deletes),
+        *(_vanished_state_row(s, stamp) for s in batch.vanished),
+        *(
+            _known_state_row(p, stamp, contact_ids, is_deleted=p.state.is_deleted)
+            for p in unchanged
+            if p.state_only and p.state
+        ),
     ]
+    upsert(conn, schema.sync_state, states, ["student_id"])
+    _record_rejections(conn, batch, run_id, now)
+    _record_changes(conn, batch, sis, run_id=run_id, now=now, today=today)
 
 
-def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows whose generated ids nobody needs back (COPY for a bulk batch)."""
-    if not rows:
-        return
-    if _bulk(conn, rows):
-        _copy(conn, table.name, list(rows[0]), (tuple(r.values()) for r in rows))
-    else:
-        execute_many(conn, insert(table), rows)
+# --------------------------------------------------------------------------- students
+def _person_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
+    """The person's columns as the sync writes them, live (the caller adds the row's id, or
+    a new one's unique id and creation time)."""
+    assert p.record is not None
+    return {
+        **p.record.person,
+        **p.kept.get("person", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
+        "updated_at": now,
+        "is_deleted": False,
+        "deleted_at": None,
+    }
 
 
-def _copy_with_sequence_ids(
-    conn: Connection, table: Table, rows: list[dict[str, Any]]
-) -> list[int] | None:
-    sequence = conn.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar()
-    if sequence is None:
-        return None
-    # One array of fresh ids from the table's own sequence: safe beside other writers (the
-    # SIS application inserting people at the same time).
-    ids: list[int] = conn.execute(
-        select(func.array_agg(func.nextval(sequence))).select_from(
-            func.generate_series(1, len(rows))
-        )
-    ).scalar_one()
-    _copy(
-        conn,
-        table.name,
-        ["id", *rows[0]],
-        ((row_id, *row.values()) for row_id, row in zip(ids, rows, strict=True)),
+def _profile_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
+    """The student profile's columns as the sync writes them, live (the caller adds the
+    row's id, or a new one's person and creation time)."""
+    assert p.record is not None
+    return {
+        **p.record.profile,
+        **p.kept.get("profile", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
+        "updated_at": now,
+        "is_deleted": False,
+        "deleted_at": None,
+    }
+
+
+def _insert_students(
+    conn: Connection, sis: SisSchema, creates: list[PlannedStudent], now: datetime
+) -> tuple[list[int], list[int]]:
+    """Insert the person, then the profile, of each new student; their ids, in order.
+
+    The builders' fresh dicts are completed in place: an initial load builds millions of
+    them, and every extra dict per row is garbage-collector work.
+    """
+    people, profiles = [], []
+    unique_ids = new_uuids(len(creates), as_text=is_postgres(conn))
+    for p, unique_id in zip(creates, unique_ids, strict=True):
+        person = _person_row(p, now)
+        person["unique_id"], person["created_at"] = unique_id, now
+        people.append(sis.person.for_insert(person))
+    person_ids = insert_returning_ids(conn, schema.person, people, key="unique_id")
+    for p, person_id in zip(creates, person_ids, strict=True):
+        profile = _profile_row(p, now)
+        profile["person_id"], profile["created_at"] = person_id, now
+        profiles.append(sis.profile.for_insert(profile))
+    return person_ids, insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
+
+
+def _rewrite_students(conn: Connection, updates: list[PlannedStudent], now: datetime) -> None:
+    """Rewrite the person and profile of changed students (a soft-deleted one is restored)."""
+    people, profiles = [], []
+    for p in updates:
+        if p.state and p.record:
+            person, profile = _person_row(p, now), _profile_row(p, now)
+            person["id"], profile["id"] = p.state.person_id, p.state.profile_id
+            people.append(person)
+            profiles.append(profile)
+    update_by_id(conn, schema.person, people)
+    update_by_id(conn, schema.student_profile, profiles)
+
+
+def _known(p: PlannedStudent) -> StateRow:
+    """The sync state of a student the plan found one for (updates, deletes)."""
+    assert p.state is not None
+    return p.state
+
+
+def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:
+    """Hide the person and profile of students deleted in (or gone from) the legacy table:
+    Django's manager skips them; the rows stay, so a student who comes back is restored."""
+    flags = {"updated_at": now, "is_deleted": True, "deleted_at": now}
+    update_by_id(conn, schema.person, [{"id": s.person_id, **flags} for s in gone if s.person_id])
+    update_by_id(
+        conn, schema.student_profile, [{"id": s.profile_id, **flags} for s in gone if s.profile_id]
     )
-    return ids
+
+
+# --------------------------------------------------------------------------- contacts
+def _write_contacts(
+    conn: Connection,
+    sis: SisSchema,
+    created: Iterable[tuple[PlannedStudent, int]],
+    updates: list[PlannedStudent],
+    now: datetime,
+) -> dict[int, int | None]:
+    """Insert the contacts of new students ((student, person id) pairs), then update, delete
+    or insert those of existing students.
+
+    Returns the contact id by student number of every student whose contact was inserted or
+    deleted (None); the others keep the one their state names.
+    """
+    new_students = [(p, pid) for p, pid in created if p.contact_action == "create"]
+    inserted = _new_contacts(conn, sis, new_students, now, existing_people=False)
+    contact_ids: dict[int, int | None] = dict(
+        zip((p.student_id for p, _ in new_students), inserted, strict=True)
+    )
+    changed, deleted, added = [], [], []
+    for p in updates:
+        state = _known(p)
+        if p.contact_action == "update":
+            changed.append({"id": state.contact_id, **_contact_row(p, state.person_id or 0, now)})
+        elif p.contact_action == "delete":
+            deleted.append(state.contact_id)
+            contact_ids[p.student_id] = None
+        elif p.contact_action == "create":
+            added.append((p, state.person_id or 0))
+    update_by_id(conn, sis.contact_table, changed)
+    if deleted:
+        t = sis.contact_table
+        conn.execute(t.delete().where(t.c.id.in_(deleted)))
+    inserted = _new_contacts(conn, sis, added, now, existing_people=True)
+    contact_ids.update(zip((p.student_id for p, _ in added), inserted, strict=True))
+    return contact_ids
 
 
 def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, Any]:
@@ -249,7 +214,7 @@ def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, 
     return {
         "person_id": person_id,
         **p.record.contact.__dict__,
-        **p.kept.get("contact", {}),  # registrar edits kept (on-conflict keep-sis)
+        **p.kept.get("contact", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
         "updated_at": now,
     }
 
@@ -292,197 +257,28 @@ def _new_contacts(
         )
         for p, pid in planned
     ]
-    return _insert_returning_ids(conn, sis.contact_table, rows, key="person_id")
+    return insert_returning_ids(conn, sis.contact_table, rows, key="person_id")
 
 
-def _state_row(
-    p: PlannedStudent,
-    person_id: int | None,
-    profile_id: int | None,
-    contact_id: int | None,
-    is_deleted: bool,
-    run_id: str,
-    now: datetime,
-    mapping_version: str,
-) -> dict[str, Any]:
-    record, state = p.record, p.state
-    return {
-        "student_id": p.student_id,
-        "legacy_key": p.legacy_key,
-        "legacy_ipk": record.ipk if record else (state.legacy_ipk if state else None),
-        "raw_digest": p.raw_digest,
-        "fingerprint": record.fingerprint if record else (state.fingerprint if state else ""),
-        "mapping_version": mapping_version,
-        "person_id": person_id,
-        "profile_id": profile_id,
-        "contact_id": contact_id,
-        "is_deleted": is_deleted,
-        "last_run_id": run_id,
-        "updated_at": now,
-    }
-
-
-def apply_batch(
+# --------------------------------------------------------------------------- sponsorships
+def _write_sponsorships(
     conn: Connection,
-    batch: PlanBatch,
-    *,
-    run_id: str,
-    now: datetime,
+    sis: SisSchema,
+    students: Iterable[tuple[PlannedStudent, int]],
     today: date,
-    mapping_version: str,
-    sis: SisSchema | None = None,
+    now: datetime,
 ) -> None:
-    """Apply a batch inside the caller's transaction.
-
-    ``sis``: the SIS as reflected at the run's start (reflected here when not given). Every
-    insert carries the Django defaults of the NOT NULL columns the sync does not source.
-    """
-    if sis is None:
-        sis = reflect_sis(conn)
-    creates = [p for p in batch.students if p.row_class == "create"]
-    updates = [p for p in batch.students if p.row_class == "update"]
-    deletes = [p for p in batch.students if p.row_class == "delete"]
-    refresh = [p for p in batch.students if p.row_class == "unchanged" and p.state_only]
-    states: list[dict[str, Any]] = []
-
-    # ---- creates: person -> profile -> contact -> sponsorships
-    new_people = [p for p in creates if p.record]
-    person_ids = _insert_returning_ids(
-        conn,
-        schema.person,
-        [
-            sis.person.for_insert(
-                {
-                    **p.record.person,
-                    "unique_id": unique_id,
-                    "created_at": now,
-                    "updated_at": now,
-                    "is_deleted": False,
-                    "deleted_at": None,
-                }
-            )
-            for p, unique_id in zip(
-                new_people, new_uuids(len(new_people), as_text=_is_postgres(conn)), strict=True
-            )
-        ],
-        key="unique_id",
-    )
-    profile_ids = _insert_returning_ids(
-        conn,
-        schema.student_profile,
-        [
-            sis.profile.for_insert(
-                {
-                    **p.record.profile,
-                    "person_id": pid,
-                    "created_at": now,
-                    "updated_at": now,
-                    "is_deleted": False,
-                    "deleted_at": None,
-                }
-            )
-            for p, pid in zip(creates, person_ids, strict=True)
-            if p.record
-        ],
-        key="person_id",
-    )
-    with_contact = [
-        (p, pid) for p, pid in zip(creates, person_ids, strict=True) if p.contact_action == "create"
-    ]
-    contact_ids = dict(
-        zip(
-            [p.student_id for p, _ in with_contact],
-            _new_contacts(conn, sis, with_contact, now, existing_people=False),
-            strict=True,
-        )
-    )
-    new_sponsorships: list[dict[str, Any]] = []
-    for p, pid, prof in zip(creates, person_ids, profile_ids, strict=True):
-        states.append(
-            _state_row(
-                p, pid, prof, contact_ids.get(p.student_id), False, run_id, now, mapping_version
-            )
-        )
-        new_sponsorships += [
-            _sponsorship(sis, a.sponsor_id, prof, today, now)
-            for a in p.sponsorships
-            if a.action == "create"
-        ]
-
-    # ---- updates (restores included)
-    _update_by_id(
-        conn,
-        schema.person,
-        [
-            {
-                "id": p.state.person_id,
-                **p.record.person,
-                **p.kept.get("person", {}),  # registrar edits kept (on-conflict keep-sis)
-                "updated_at": now,
-                "is_deleted": False,
-                "deleted_at": None,
-            }
-            for p in updates
-            if p.state and p.record
-        ],
-    )
-    _update_by_id(
-        conn,
-        schema.student_profile,
-        [
-            {
-                "id": p.state.profile_id,
-                **p.record.profile,
-                **p.kept.get("profile", {}),
-                "updated_at": now,
-                "is_deleted": False,
-                "deleted_at": None,
-            }
-            for p in updates
-            if p.state and p.record
-        ],
-    )
-    contact_updates, contact_deletes, contact_creates = [], [], []
-    for p in updates:
-        assert p.state is not None
-        if p.contact_action == "update":
-            contact_updates.append(
-                {"id": p.state.contact_id, **_contact_row(p, p.state.person_id or 0, now)}
-            )
-        elif p.contact_action == "delete":
-            contact_deletes.append(p.state.contact_id)
-        elif p.contact_action == "create":
-            contact_creates.append(p)
-    _update_by_id(conn, sis.contact_table, contact_updates)
-    if contact_deletes:
-        t = sis.contact_table
-        conn.execute(t.delete().where(t.c.id.in_(contact_deletes)))
-    created_contacts = dict(
-        zip(
-            [p.student_id for p in contact_creates],
-            _new_contacts(
-                conn,
-                sis,
-                [(p, p.state.person_id or 0) for p in contact_creates if p.state],
-                now,
-                existing_people=True,
-            ),
-            strict=True,
-        )
-    )
+    """End, reopen and open the sponsorship periods of (student, profile id) pairs."""
+    opened: list[dict[str, Any]] = []
     ending: list[SponsorshipAction] = []
-    reopened = []
-    for p in updates:
-        assert p.state is not None
+    reopened: list[dict[str, Any]] = []
+    for p, profile_id in students:
         for a in p.sponsorships:
             if a.action == "create":
-                new_sponsorships.append(
-                    _sponsorship(sis, a.sponsor_id, p.state.profile_id or 0, today, now)
-                )
+                opened.append(_sponsorship(sis, a.sponsor_id, profile_id, today, now))
             elif a.action == "end":
                 ending.append(a)
-            else:
-                # Reopening a period ended (soft-deleted, zero-length) earlier today.
+            else:  # reopening a period ended (soft-deleted, zero-length) earlier today
                 reopened.append(
                     {
                         "id": a.row_id,
@@ -492,75 +288,87 @@ def apply_batch(
                         "deleted_at": None,
                     }
                 )
-        contact_id = p.state.contact_id
-        if p.contact_action == "delete":
-            contact_id = None
-        elif p.contact_action == "create":
-            contact_id = created_contacts[p.student_id]
-        states.append(
-            _state_row(
-                p,
-                p.state.person_id,
-                p.state.profile_id,
-                contact_id,
-                False,
-                run_id,
-                now,
-                mapping_version,
-            )
-        )
     _end_sponsorships(conn, ending, today, now)
-    _update_by_id(conn, schema.sponsored_student, reopened)
-    _insert(conn, schema.sponsored_student, new_sponsorships)
-
-    # ---- soft deletes: legacy deleted flag, and students gone from the legacy table
-    gone: list[StateRow] = [p.state for p in deletes if p.state] + list(batch.vanished)
-    _soft_delete(conn, gone, now)
-    for p in deletes:
-        assert p.state is not None
-        states.append(
-            _state_row(
-                p,
-                p.state.person_id,
-                p.state.profile_id,
-                p.state.contact_id,
-                True,
-                run_id,
-                now,
-                mapping_version,
-            )
-        )
-    for s in batch.vanished:
-        states.append(
-            {
-                **s.__dict__,
-                "raw_digest": None,
-                "is_deleted": True,
-                "last_run_id": run_id,
-                "updated_at": now,
-            }
-        )
-    for p in refresh:
-        s = p.state
-        assert s is not None
-        states.append(
-            _state_row(
-                p,
-                s.person_id,
-                s.profile_id,
-                s.contact_id,
-                s.is_deleted,
-                run_id,
-                now,
-                mapping_version,
-            )
-        )
-
-    upsert(conn, schema.sync_state, states, ["student_id"])
-    _record_rejections(conn, batch, run_id, now)
-    _record_changes(conn, batch, sis, run_id=run_id, now=now, today=today)
+    update_by_id(conn, schema.sponsored_student, reopened)
+    insert_rows(conn, schema.sponsored_student, opened)
 
 
+# --------------------------------------------------------------------------- sync state
+def _state_row(
+    p: PlannedStudent,
+    stamp: StateStamp,
+    *,
+    person_id: int | None,
+    profile_id: int | None,
+    contact_id: int | None,
+    is_deleted: bool,
+) -> dict[str, Any]:
+    """The sync state of a student after this batch: the SIS rows it points at and the
+    legacy values (IPK, fingerprint) they were written from."""
+    record, state = p.record, p.state
+    return {
+        "student_id": p.student_id,
+        "legacy_key": p.legacy_key,
+        "legacy_ipk": record.ipk if record else (state.legacy_ipk if state else None),
+        "raw_digest": p.raw_digest,
+        "fingerprint": record.fingerprint if record else (state.fingerprint if state else ""),
+        "mapping_version": stamp.mapping_version,
+        "person_id": person_id,
+        "profile_id": profile_id,
+        "contact_id": contact_id,
+        "is_deleted": is_deleted,
+        "last_run_id": stamp.run_id,
+        "updated_at": stamp.now,
+    }
+
+
+def _new_state_row(
+    p: PlannedStudent,
+    stamp: StateStamp,
+    contact_ids: dict[int, int | None],
+    *,
+    person_id: int,
+    profile_id: int,
+) -> dict[str, Any]:
+    """The state of a student created in this batch (with its contact, when it has one)."""
+    return _state_row(
+        p,
+        stamp,
+        person_id=person_id,
+        profile_id=profile_id,
+        contact_id=contact_ids.get(p.student_id),
+        is_deleted=False,
+    )
+
+
+def _known_state_row(
+    p: PlannedStudent, stamp: StateStamp, contact_ids: dict[int, int | None], *, is_deleted: bool
+) -> dict[str, Any]:
+    """The state of a student the sync already knew: the same person and profile; the
+    contact this batch inserted or deleted (``contact_ids``), else the one it had."""
+    state = _known(p)
+    return _state_row(
+        p,
+        stamp,
+        person_id=state.person_id,
+        profile_id=state.profile_id,
+        contact_id=contact_ids.get(p.student_id, state.contact_id),
+        is_deleted=is_deleted,
+    )
+
+
+def _vanished_state_row(state: StateRow, stamp: StateStamp) -> dict[str, Any]:
+    """A student gone from the legacy table: soft-deleted, its raw digest forgotten."""
+    return {
+        **state.__dict__,
+        "raw_digest": None,
+        "is_deleted": True,
+        "last_run_id": stamp.run_id,
+        "updated_at": stamp.now,
+    }
+
+
+# --------------------------------------------------------------------------- logs
 def _record_changes(
     conn: Connection, batch: PlanBatch, sis: SisSchema, *, run_id: str, now: datetime, today: date
 ) -> None:
@@ -569,7 +377,7 @@ def _record_changes(
     changes = changelog.batch_changes(
         batch, run_id=run_id, now=now, today=today, contact_table=sis.contact.name
     )
-    _insert(conn, schema.change_log, changes.entries)
+    insert_rows(conn, schema.change_log, changes.entries)
     upsert(conn, schema.last_written, changes.written, ["student_id"])
     changelog.close_checked(conn, changes.checked, run_id, now)
     upsert(
@@ -621,16 +429,8 @@ def _end_sponsorships(
             )
         else:
             ended.append({"id": a.row_id, "end_date": today, "updated_at": now})
-    _update_by_id(conn, schema.sponsored_student, ended)
-    _update_by_id(conn, schema.sponsored_student, zero_length)
-
-
-def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:
-    flags = {"updated_at": now, "is_deleted": True, "deleted_at": now}
-    _update_by_id(conn, schema.person, [{"id": s.person_id, **flags} for s in gone if s.person_id])
-    _update_by_id(
-        conn, schema.student_profile, [{"id": s.profile_id, **flags} for s in gone if s.profile_id]
-    )
+    update_by_id(conn, schema.sponsored_student, ended)
+    update_by_id(conn, schema.sponsored_student, zero_length)
 
 
 def storable(text: str, limit: int) -> str:

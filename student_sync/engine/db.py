@@ -108,11 +108,11 @@ def describe_url(url: str) -> str:
     return f"database {parsed.database!r} on {parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
-def reflect_table(conn: Connection, name: str) -> Table:
+def reflect_table(conn: Connection, name: str, *, schema: str | None = None) -> Table:
     """Reflect a table as it is; our own expression index on it is not worth a warning."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
-        return Table(name, MetaData(), autoload_with=conn)
+        return Table(name, MetaData(), autoload_with=conn, schema=schema)
 
 
 def index_names(conn: Connection, table_name: str) -> set[str]:

@@ -29,14 +29,14 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
-from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, delete, insert, inspect
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, delete, inspect
 
+from student_sync.engine.bulk import chunked, insert_tuples
+from student_sync.engine.db import reflect_table
 from student_sync.engine.errors import LegacyLoadError
 from student_sync.engine.schema import (
     LEGACY_COLUMNS,
@@ -148,7 +148,6 @@ _COLUMN_BY_LOWER = {header.lower(): column for header, column in EXPORT_COLUMNS}
 _COLUMN_BY_LOWER.update({column: column for _, column in EXPORT_COLUMNS})
 _COLUMN_BY_LOWER.update({column: column for column in LEGACY_COLUMNS})
 _MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently: refuse them instead.
-_IN_CHUNK = 5_000  # ids per DELETE ... IN (...): below SQLite's bound-parameter limit.
 
 Row = Sequence[str | None]
 
@@ -193,16 +192,6 @@ def legacy_table(table_name: str = LEGACY_TABLE_NAME, extra_columns: Sequence[st
     return legacy_students_table(MetaData(), tuple(extra_columns), name=table_name)
 
 
-def reflect_table(conn: Connection, table_name: str, schema: str | None = None) -> Table:
-    """The existing table's columns (as TEXT), without reflecting indexes.
-
-    Index reflection is skipped on purpose: the engine may add expression indexes that SQLite
-    reflection cannot represent (it warns), and writing rows needs only the columns.
-    """
-    columns = inspect(conn).get_columns(table_name, schema=schema)
-    return Table(table_name, MetaData(), *(Column(c["name"], Text) for c in columns), schema=schema)
-
-
 @contextmanager
 def begin(bind: Engine | Connection) -> Iterator[Connection]:
     """One transaction: a new one on an Engine; on a Connection, the caller's (begun if idle)."""
@@ -227,62 +216,7 @@ def add_text_columns(conn: Connection, table: Table, columns: Iterable[str]) -> 
     ops = Operations(MigrationContext.configure(connection=conn))
     for name in missing:
         ops.add_column(table.name, Column(name, Text, nullable=True), schema=table.schema)
-    return reflect_table(conn, table.name, table.schema)
-
-
-def insert_rows(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Iterable[Row],
-    *,
-    chunk_size: int = 10_000,
-) -> int:
-    """Insert positional rows (aligned with ``columns``); COPY on psycopg, else executemany."""
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        return _copy_rows(conn, table, columns, rows)
-    keys = tuple(columns)
-    statement = insert(table)
-    compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
-    positional = conn.dialect.paramstyle == "qmark" and compiled.positiontup is not None
-    if positional and sorted(compiled.positiontup) == sorted(keys):  # type: ignore[arg-type]
-        # The Core statement compiled once, fed tuples straight to the driver's executemany:
-        # ~3x faster than per-row dicts through SQLAlchemy's parameter processing (SQLite).
-        order = list(compiled.positiontup)  # type: ignore[arg-type]
-        reorder = None if order == list(keys) else itemgetter(*(keys.index(k) for k in order))
-        sql_text = str(compiled)
-        written = 0
-        iterator = iter(rows)
-        while chunk := list(islice(iterator, chunk_size)):
-            params = chunk if reorder is None else [reorder(r) for r in chunk]
-            conn.exec_driver_sql(sql_text, params)
-            written += len(chunk)
-        return written
-    written = 0
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, chunk_size)):
-        conn.execute(statement, [dict(zip(keys, row, strict=True)) for row in chunk])
-        written += len(chunk)
-    return written
-
-
-def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> int:
-    """PostgreSQL COPY FROM STDIN inside the connection's transaction; identifiers via psycopg."""
-    from psycopg import sql
-
-    parts = (table.schema, table.name) if table.schema else (table.name,)
-    target = sql.Identifier(*parts)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        target, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    )
-    raw = conn.connection.driver_connection
-    written = 0
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        write_row = copy.write_row
-        for row in rows:
-            write_row(row)
-            written += 1
-    return written
+    return reflect_table(conn, table.name, schema=table.schema)
 
 
 # --------------------------------------------------------------------------- validation
@@ -432,41 +366,10 @@ def load_legacy_csv(
     columns = tuple(scan.columns[i] for i in keep)
     dropped = tuple(c for c in scan.columns if c in SECRET_COLUMNS)
     optional = np.array([c not in LEGACY_REQUIRED_COLUMNS for c in columns], dtype=bool)
-
-    def records() -> Iterator[list[str | None]]:
-        reader = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding="utf-8-sig",
-            usecols=keep,
-            chunksize=chunk_size,
-            skip_blank_lines=True,
-            engine="c",
-        )
-        with reader:
-            for frame in reader:
-                values = frame.to_numpy(dtype=object)
-                block = values[:, optional]
-                block[block == NULL_LITERAL] = None
-                values[:, optional] = block
-                yield from values.tolist()
-
+    records = _read_records(path, keep, optional, chunk_size)
     with begin(engine) as conn:
-        if inspect(conn).has_table(table_name):
-            table = reflect_table(conn, table_name)
-            # DML before DDL: on SQLite this opens the transaction the ALTERs then join.
-            if merge:
-                deleted = _delete_ids(conn, table, sorted(scan.ids or ()))
-            else:
-                deleted = conn.execute(delete(table)).rowcount or 0
-            table = add_text_columns(conn, table, columns)
-        else:
-            table = legacy_table(table_name, [c for c in columns if c not in LEGACY_COLUMNS])
-            table.create(conn)
-            deleted = 0
-        written = insert_rows(conn, table, columns, records(), chunk_size=chunk_size)
+        table, deleted = _prepare_table(conn, table_name, columns, merge_ids=scan.ids)
+        written = insert_tuples(conn, table, columns, records, chunk_size=chunk_size)
         if written != scan.rows:  # both parsers must agree; roll back if they do not
             raise LegacyLoadError(
                 f"{path.name}: read {scan.rows} records while validating but {written} while "
@@ -492,9 +395,56 @@ def load_legacy_csv(
     return result
 
 
+def _read_records(
+    path: Path, usecols: list[int], optional: np.ndarray, chunk_size: int
+) -> Iterator[list[str | None]]:
+    """The file's records, streamed by pandas: only the ``usecols`` positions are parsed (the
+    secrets never are), and the literal NULL becomes None in the ``optional`` columns."""
+    reader = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        encoding="utf-8-sig",
+        usecols=usecols,
+        chunksize=chunk_size,
+        skip_blank_lines=True,
+        engine="c",
+    )
+    with reader:
+        for frame in reader:
+            values = frame.to_numpy(dtype=object)
+            block = values[:, optional]
+            block[block == NULL_LITERAL] = None
+            values[:, optional] = block
+            yield from values.tolist()
+
+
+def _prepare_table(
+    conn: Connection,
+    table_name: str,
+    columns: Sequence[str],
+    *,
+    merge_ids: frozenset[str] | None,
+) -> tuple[Table, int]:
+    """The table ready for the file's rows, and how many rows it lost: emptied (replace) or
+    rid of the file's ids (merge, ``merge_ids``), then given the columns it lacks; created
+    when it does not exist."""
+    if not inspect(conn).has_table(table_name):
+        table = legacy_table(table_name, [c for c in columns if c not in LEGACY_COLUMNS])
+        table.create(conn)
+        return table, 0
+    table = reflect_table(conn, table_name)
+    # DML before DDL: on SQLite this opens the transaction the ALTERs then join.
+    if merge_ids is not None:
+        deleted = _delete_ids(conn, table, sorted(merge_ids))
+    else:
+        deleted = conn.execute(delete(table)).rowcount or 0
+    return add_text_columns(conn, table, columns), deleted
+
+
 def _delete_ids(conn: Connection, table: Table, ids: Sequence[str]) -> int:
     deleted = 0
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
+    for chunk in chunked(ids):
         deleted += conn.execute(delete(table).where(table.c.id.in_(chunk))).rowcount or 0
     return deleted

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -12,15 +12,9 @@ from sqlalchemy import Connection, Table, and_, any_, bindparam, func, or_, sele
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from student_sync.engine import schema
+from student_sync.engine.bulk import chunked
 from student_sync.engine.model import ContactValues, StateRow
 from student_sync.engine.options import IdRange
-
-IN_CHUNK = 5_000  # values per IN (...) list: well under every driver's parameter limit
-
-
-def chunked(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def member_of(conn: Connection, column: Any, values: Sequence[Any]) -> Any:

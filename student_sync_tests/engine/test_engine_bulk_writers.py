@@ -1,14 +1,15 @@
-"""The bulk writers of ``engine/apply.py`` on SQLite and PostgreSQL, on a scratch table.
+"""The bulk writers of ``engine/bulk.py`` on SQLite and PostgreSQL, on scratch tables.
 
-Each writer is called through its signature (connection, table, rows, ...) and judged only by
-what the table holds afterwards, so the cases stay valid if the writers move to another
-module (change the one import below). Sizes straddle ``STAGE_MIN_ROWS``, where PostgreSQL
-switches from pipelined statements to COPY into a staging table. Text values carry what COPY
-must escape: tabs, newlines, backslashes, a literal ``\\N``, the empty string next to NULL.
+Each writer is called through its signature (connection, table, rows, ...) and judged by what
+the table holds afterwards; which path it took (COPY or statements) is checked separately.
+Sizes straddle ``STAGE_MIN_ROWS``, where PostgreSQL switches from pipelined statements to COPY
+into a staging table. Text values carry what COPY must escape: tabs, newlines, backslashes, a
+literal ``\\N``, the empty string next to NULL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Date,
     Engine,
     Integer,
@@ -28,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 
-from student_sync.engine import apply as bulk
+from student_sync.engine import bulk
 from student_sync.engine.db import make_engine, normalize_url
 
 TEXTS = ["plain", "tab\there", "line\nbreak", "back\\slash", "\\N", "", None, "សុខ ស្រី", "q'\","]
@@ -54,6 +56,17 @@ def probe_table() -> Table:
     )
 
 
+def text_table() -> Table:
+    """All TEXT, no id: the shape of the legacy staging table ``insert_tuples`` writes."""
+    return Table(
+        "bulk_text_probe",
+        MetaData(),
+        Column("code", Text, nullable=True),
+        Column("name", Text, nullable=True),
+        Column("note", Text, nullable=True),
+    )
+
+
 def probe_rows(count: int, *, start: int = 0, version: int = 0) -> list[dict[str, Any]]:
     """Rows keyed by ``code``; ``version`` changes every other value."""
     return [
@@ -74,6 +87,7 @@ def probe(db_url):
     table = probe_table()
     with engine.begin() as conn:
         table.create(conn)
+        text_table().create(conn)
     yield engine, table
     engine.dispose()
 
@@ -90,12 +104,16 @@ def ids_by_code(engine: Engine, table: Table) -> dict[str, int]:
         return dict(conn.execute(select(table.c.code, table.c.id)).all())
 
 
+def is_pg(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
 @pytest.mark.parametrize("size", [0, *SIZES])
 def test_insert_returning_ids_in_row_order(probe, size) -> None:
     engine, table = probe
     rows = probe_rows(size)
     with engine.begin() as conn:
-        ids = bulk._insert_returning_ids(conn, table, rows, key="code")
+        ids = bulk.insert_returning_ids(conn, table, rows, key="code")
     assert len(ids) == size and len(set(ids)) == size
     by_code = ids_by_code(engine, table)
     assert ids == [by_code[row["code"]] for row in rows]
@@ -105,6 +123,15 @@ def test_insert_returning_ids_in_row_order(probe, size) -> None:
         extra = probe_rows(1, start=size + 1)[0]
         new_id = conn.execute(insert(table).values(extra).returning(table.c.id)).scalar_one()
     assert new_id not in ids
+
+
+@pytest.mark.parametrize("size", [0, *SIZES])
+def test_insert_rows_writes_every_row(probe, size) -> None:
+    engine, table = probe
+    rows = probe_rows(size)
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, table, rows)
+    assert stored(engine, table) == {row["code"]: row for row in rows}
 
 
 @pytest.mark.parametrize("size", [0, 2, 40])
@@ -123,24 +150,37 @@ def test_execute_many_inserts_and_returns(probe, size) -> None:
     assert sorted(returned) == sorted((by_code[row["code"]], row["code"]) for row in more)
 
 
+UPSERT_CASES = [
+    # keep_on_update, add_on_update: what an existing key's amount becomes
+    pytest.param((), (), "new", id="overwrite"),
+    pytest.param(("amount",), (), "old", id="keep"),
+    pytest.param((), ("amount",), "sum", id="add"),
+]
+
+
 @pytest.mark.parametrize("size", SIZES)
-def test_upsert_inserts_new_keys_and_updates_existing(probe, size) -> None:
+@pytest.mark.parametrize(("keep", "add", "amount"), UPSERT_CASES)
+def test_upsert_inserts_new_keys_and_updates_existing(probe, size, keep, add, amount) -> None:
     engine, table = probe
-    existing = probe_rows(size // 2 + 1)
+    existing = [{**row, "amount": row["amount"] or 1} for row in probe_rows(size // 2 + 1)]
     with engine.begin() as conn:
         bulk.execute_many(conn, insert(table), existing)
     before_ids = ids_by_code(engine, table)
-    wanted = probe_rows(size, version=1)
+    wanted = [{**row, "amount": row["amount"] or 2} for row in probe_rows(size, version=1)]
     with engine.begin() as conn:
-        bulk.upsert(conn, table, wanted, ["code"], keep_on_update=["amount"])
-    after = stored(engine, table)
+        bulk.upsert(conn, table, wanted, ["code"], keep_on_update=keep, add_on_update=add)
     old = {row["code"]: row for row in existing}
-    expected = {
-        row["code"]: {**row, "amount": old[row["code"]]["amount"]} if row["code"] in old else row
-        for row in wanted
-    }
+
+    def merged(row: dict[str, Any]) -> dict[str, Any]:
+        if row["code"] not in old:
+            return row
+        before = old[row["code"]]["amount"]
+        value = {"new": row["amount"], "old": before, "sum": before + row["amount"]}[amount]
+        return {**row, "amount": value}
+
+    expected = {row["code"]: merged(row) for row in wanted}
     expected.update({code: row for code, row in old.items() if code not in expected})
-    assert after == expected
+    assert stored(engine, table) == expected
     after_ids = ids_by_code(engine, table)
     assert all(after_ids[code] == number for code, number in before_ids.items())  # same rows
 
@@ -158,8 +198,107 @@ def test_update_by_id_changes_only_the_given_rows(probe, size) -> None:
         for code, row in changed.items()
     ]
     with engine.begin() as conn:
-        bulk._update_by_id(conn, table, updates)
+        bulk.update_by_id(conn, table, updates)
     expected = {row["code"]: row for row in rows}
     for code, row in changed.items():
         expected[code] = {**expected[code], **{k: row[k] for k in ("name", "amount", "born")}}
     assert stored(engine, table) == expected
+
+
+INSERT_TUPLES_CASES = [
+    # columns (the table's order or another), rows, chunk size
+    pytest.param(("code", "name", "note"), 0, 10, id="empty"),
+    pytest.param(("code", "name", "note"), 7, 3, id="table-order-chunks"),
+    pytest.param(("note", "code", "name"), 7, 3, id="other-order-chunks"),
+    pytest.param(("name", "code"), 25, 10_000, id="some-columns"),
+]
+
+
+@pytest.mark.parametrize(("columns", "count", "chunk_size"), INSERT_TUPLES_CASES)
+def test_insert_tuples_writes_positional_rows(probe, columns, count, chunk_size) -> None:
+    """The legacy loader's writer: tuples aligned with ``columns``, streamed in chunks."""
+    engine, _ = probe
+    table = text_table()
+    values = {
+        "code": [f"{n:05d}" for n in range(count)],
+        "name": [TEXTS[n % len(TEXTS)] for n in range(count)],
+        "note": [TEXTS[(n + 3) % len(TEXTS)] for n in range(count)],
+    }
+    rows = [tuple(values[c][n] for c in columns) for n in range(count)]
+    with engine.begin() as conn:
+        written = bulk.insert_tuples(conn, table, columns, iter(rows), chunk_size=chunk_size)
+    assert written == count
+    expected = {
+        values["code"][n]: {c: values[c][n] if c in columns else None for c in values}
+        for n in range(count)
+    }
+    assert stored(engine, table) == expected
+
+
+def _insert_rows(conn: Connection, table: Table, size: int) -> None:
+    bulk.insert_rows(conn, table, probe_rows(size))
+
+
+def _insert_returning_ids(conn: Connection, table: Table, size: int) -> None:
+    bulk.insert_returning_ids(conn, table, probe_rows(size), key="code")
+
+
+def _upsert(conn: Connection, table: Table, size: int) -> None:
+    bulk.upsert(conn, table, probe_rows(size), ["code"])
+
+
+def _update_by_id(conn: Connection, table: Table, size: int) -> None:
+    bulk.execute_many(conn, insert(table), probe_rows(size))
+    ids = conn.execute(select(table.c.id)).scalars().all()
+    bulk.update_by_id(conn, table, [{"id": i, "amount": 5} for i in ids])
+
+
+def _insert_tuples(conn: Connection, table: Table, size: int) -> None:
+    rows = [(row["code"], row["name"]) for row in probe_rows(size)]
+    bulk.insert_tuples(conn, text_table(), ("code", "name"), rows)
+
+
+# writer, the smallest batch PostgreSQL COPYs (None: never, on either database)
+PATH_CASES = [
+    pytest.param(_insert_rows, STAGED, id="insert_rows"),
+    pytest.param(_upsert, STAGED, id="upsert"),
+    pytest.param(_update_by_id, STAGED, id="update_by_id"),
+    pytest.param(_insert_returning_ids, 1, id="insert_returning_ids"),  # ids from the sequence
+    pytest.param(_insert_tuples, 1, id="insert_tuples"),
+]
+
+
+@pytest.mark.parametrize(("write", "copy_from"), PATH_CASES)
+def test_copy_only_on_postgres_and_from_its_threshold(
+    probe, monkeypatch, write: Callable[[Connection, Table, int], None], copy_from: int
+) -> None:
+    engine, table = probe
+    copied: list[int] = []
+    real_copy = bulk.copy_rows
+
+    def counting_copy(conn, target, columns, rows) -> int:  # noqa: ANN001
+        written = real_copy(conn, target, columns, rows)
+        copied.append(written)
+        return written
+
+    monkeypatch.setattr(bulk, "copy_rows", counting_copy)
+    for size in sorted({1, copy_from - 1, copy_from} - {0}):
+        copied.clear()
+        with engine.begin() as conn:
+            conn.execute(table.delete())
+            write(conn, table, size)
+        expect_copy = is_pg(engine) and size >= copy_from
+        assert copied == ([size] if expect_copy else []), size
+
+
+@pytest.mark.parametrize(
+    ("values", "size", "chunks"),
+    [
+        ([], 3, []),
+        ([1, 2], 3, [[1, 2]]),
+        ([1, 2, 3], 3, [[1, 2, 3]]),
+        ([1, 2, 3, 4, 5, 6, 7], 3, [[1, 2, 3], [4, 5, 6], [7]]),
+    ],
+)
+def test_chunked_slices_in_order(values, size, chunks) -> None:
+    assert [list(part) for part in bulk.chunked(values, size)] == chunks
