@@ -15,37 +15,33 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from student_sync.engine.db import (
-    DatabaseUrls,
-    connected_engine,
-    describe_url,
-    mask_text,
-    resolve_urls,
-    url_password,
-)
-from student_sync.engine.errors import (
-    ConfigurationError,
-    DatabaseUnavailable,
-    DriverError,
-    LegacyTableMissing,
-    LockHeld,
-    NamesAnOption,
-    describe_db_error,
-)
-from student_sync.engine.options import (
+from student_sync.engine import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHANGE_LOG_DAYS,
     DEFAULT_TIMEZONE,
     MODES,
     ON_CONFLICT,
+    ConfigurationError,
+    DatabaseUnavailable,
+    DatabaseUrls,
     DateWindow,
+    DriverError,
+    LegacyTableMissing,
+    LockHeld,
+    NamesAnOption,
+    RunSummary,
     SyncOptions,
     batch_size_note,
+    connected_engine,
+    describe_db_error,
+    describe_url,
+    mask_text,
     parse_id_range,
     parse_modified_since,
+    resolve_urls,
     school_zone,
+    url_password,
 )
-from student_sync.engine.report import RunSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -273,8 +269,7 @@ def run_migrate(args: argparse.Namespace, urls: DatabaseUrls, out: TextIO | None
     Both faces call this: `student-sync migrate` and `manage.py migrate_students_idempotent`.
     Returns 0; a critical run raises BelowSuccessThreshold (see ``failure_status``).
     """
-    from student_sync.engine import html_path_for, sync
-    from student_sync.engine.report import console_block
+    from student_sync.engine import console_block, html_path_for, sync
 
     out = out or sys.stdout
     options = options_from_args(args)
@@ -300,7 +295,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from student_sync.engine.initialize import initialize
+    from student_sync.engine import initialize
 
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
@@ -325,7 +320,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _init_check(engine: Any, url: str) -> int:
     """`init --check`: what the sync needs and what it found; writes nothing."""
-    from student_sync.engine.initialize import check_readiness
+    from student_sync.engine import check_readiness
 
     found = check_readiness(engine)
     sis = found.sis
@@ -393,8 +388,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_load_csv(args: argparse.Namespace) -> int:
-    from student_sync.engine.errors import LegacyLoadError
-    from student_sync.engine.legacy_load import load_legacy_csv
+    from student_sync.engine import LegacyLoadError, load_legacy_csv
 
     urls = resolve_urls(args.database_url, args.legacy_url)
     engine = connected_engine(urls.legacy)
@@ -416,8 +410,7 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from student_sync.engine import render_run_report
-    from student_sync.engine.errors import ReportUnavailable
+    from student_sync.engine import ReportUnavailable, render_run_report
 
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
@@ -464,7 +457,7 @@ def _add_rejections_parser(sub: Any) -> None:
 
 
 def _rejection_query(args: argparse.Namespace) -> Any:
-    from student_sync.engine.rejections import RejectionQuery
+    from student_sync.engine import RejectionQuery
 
     since = None
     if args.since:
@@ -492,7 +485,7 @@ def _printable(text: str) -> str:
 def cmd_rejections(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from student_sync.engine.rejections import export_rejections_csv, list_rejections, local_time
+    from student_sync.engine import export_rejections_csv, list_rejections, local_time
 
     urls = resolve_urls(args.database_url, args.legacy_url)
     query = _rejection_query(args)
@@ -615,8 +608,7 @@ def format_history(data: dict[str, Any]) -> str:
 def cmd_history(args: argparse.Namespace) -> int:
     import json
 
-    from student_sync.engine.history import student_history
-    from student_sync.engine.initialize import check_ready
+    from student_sync.engine import check_ready, student_history
 
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
@@ -692,7 +684,7 @@ def failure_status(exc: BaseException, secrets: Sequence[str | None]) -> tuple[i
     """
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from student_sync.engine.errors import SyncFailed
+    from student_sync.engine import SyncFailed
 
     if isinstance(exc, ConfigurationError):
         return EXIT_USAGE, mask_text(engine_message(exc), *secrets)

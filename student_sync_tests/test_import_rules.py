@@ -9,6 +9,7 @@ transitive import) is caught too.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -103,3 +104,25 @@ def test_the_check_catches_a_transitive_dagster_import(tmp_path) -> None:
     assert "dagster" in outcome["loaded"]
     (package / "wiring.py").write_text("import json\n")
     assert check_imports(("layered",), ("dagster",), path=str(tmp_path))["offender"] is None
+
+
+def test_the_faces_use_the_engine_through_its_public_surface() -> None:
+    """The CLI, the Django app and the Dagster layer import ``student_sync.engine`` itself,
+    never one of its modules: the engine can move its insides without breaking a face."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "student_sync"
+    faces = [
+        package / "cli.py",
+        *sorted((package / "django_app").rglob("*.py")),
+        *sorted((package / "orchestration").rglob("*.py")),
+    ]
+    reaching_in = [
+        f"{path.relative_to(package.parent)}:{node.lineno} imports {node.module}"
+        for path in faces
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("student_sync.engine.")
+    ]
+    assert len(faces) > 10
+    assert reaching_in == []

@@ -18,9 +18,15 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync.django_app.database import project_password, project_urls
-from student_sync.engine.db import describe_url, make_engine, mask_text, url_password
-from student_sync.engine.errors import ConfigurationError
-from student_sync.engine.readiness import Gap, find_gaps
+from student_sync.engine import (
+    ConfigurationError,
+    Gap,
+    describe_url,
+    find_gaps,
+    make_engine,
+    mask_text,
+    url_password,
+)
 
 TAG = "student_sync"
 # Stable check ids: student_sync.E00n / W00n, n by gap code.

@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from student_sync.engine.db import DatabaseUrls, resolve_urls
-from student_sync.engine.errors import ConfigurationError
+from student_sync.engine import ConfigurationError, DatabaseUrls, resolve_urls
 
 # Django backends the sync can drive, by ENGINE.
 _POSTGRESQL_ENGINES = (

@@ -15,7 +15,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 from student_sync.cli import add_migrate_arguments, failure_status, run_migrate
 from student_sync.django_app.database import LEGACY_URL_SETTING, project_password, project_urls
-from student_sync.engine.db import url_password
+from student_sync.engine import url_password
 
 
 class Command(BaseCommand):
