@@ -54,6 +54,12 @@ def _fit_person(person: dict[str, Any], limits: dict[str, int], warnings: list[W
 def _fit_contact(
     contact: ContactValues, limits: dict[str, int], warnings: list[Warning_]
 ) -> ContactValues:
+    fields = vars(contact)
+    if (not contact.secondary_phone or contact.secondary_phone != contact.primary_phone) and all(
+        not isinstance(value := fields.get(name), str) or len(value) <= limit
+        for name, limit in limits.items()
+    ):
+        return contact  # the common case: nothing to cut, no new object per student
     values = {
         name: _cut(value, limits.get(name), f"contact_{name}", warnings)
         for name, value in vars(contact).items()

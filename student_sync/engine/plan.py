@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from student_sync.engine import changelog, schema, target
-from student_sync.engine.fit import fit_record
 from student_sync.engine.model import (
     ContactValues,
     PlanBatch,
@@ -188,7 +187,7 @@ class Planner:
         states = target.load_states(conn, self._keys_to_look_up(rows))
         screened = [self._screen(row, states.get(row["_key"])) for row in rows]
         needed = [row for row, early in zip(rows, screened, strict=True) if early is None]
-        pending = self._transformer().submit(needed)
+        pending = self._transformer().submit(needed, self.limits)  # fitted there too
         # The transformer has what it needs of the legacy columns: the page waiting for its
         # turn keeps only the few ``finish`` reads, not every column of every row.
         slim = [{k: row.get(k) for k in _PLANNING_KEYS} for row in rows]
@@ -198,10 +197,7 @@ class Planner:
         """Classify the transformed rows, plan their children, cut the page into batches."""
         if self.claims_committed_per_page:
             self.email_claims.clear()
-        limits = self.limits
-        records = iter(
-            fit_record(r, limits) if isinstance(r, StudentRecord) else r for r in page.transformed()
-        )
+        records = iter(page.transformed())  # already fitted to ``self.limits``
         planned: list[PlannedStudent | Rejection] = [
             early
             if early is not None

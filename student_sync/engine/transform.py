@@ -118,6 +118,41 @@ def _contact(row: Mapping[str, Any], warnings: list) -> ContactValues | None:
     )
 
 
+def _known_codes(
+    codes: Iterable[str], known_sponsors: Iterable[str], warnings: list
+) -> tuple[str, ...]:
+    """The name's sponsor codes that are known sponsors; a warning for each other one."""
+    known = known_sponsors if isinstance(known_sponsors, frozenset | dict) else set(known_sponsors)
+    kept = []
+    for code in codes:
+        if code in known:
+            kept.append(code)
+        else:
+            warnings.append(
+                domain.DomainWarning(
+                    "UNKNOWN_SPONSOR_CODE", "name", f"sponsor code <{code}> is not a known sponsor"
+                )
+            )
+    return tuple(kept)
+
+
+def _written(
+    person: dict[str, Any],
+    profile: dict[str, Any],
+    contact: ContactValues | None,
+    codes: tuple[str, ...],
+    deleted: bool,
+) -> tuple[Any, ...]:
+    """What the sync writes for a row, flat and in a fixed order: what ``fingerprint`` digests."""
+    return (
+        *person.values(),
+        *profile.values(),
+        None if contact is None else tuple(vars(contact).values()),
+        tuple(sorted(codes)),
+        deleted,
+    )
+
+
 def transform(
     row: Mapping[str, Any], *, known_sponsors: Iterable[str], mapping_version: str
 ) -> StudentRecord | Rejection:
@@ -149,15 +184,7 @@ def transform(
         warnings.extend(parsed.warnings)
         return parsed.value
 
-    known = known_sponsors if isinstance(known_sponsors, frozenset | dict) else set(known_sponsors)
-    codes = tuple(c for c in name.sponsor_codes if c in known)
-    for code in name.sponsor_codes:
-        if code not in known:
-            warnings.append(
-                domain.DomainWarning(
-                    "UNKNOWN_SPONSOR_CODE", "name", f"sponsor code <{code}> is not a known sponsor"
-                )
-            )
+    codes = _known_codes(name.sponsor_codes, known_sponsors, warnings)
     gender, is_monk = take(_gender(row.get("gender")))
     citizenship = take(_citizenship(row.get("nationality")))
     person = {
@@ -186,13 +213,6 @@ def transform(
     }
     contact = _contact(row, warnings)
     deleted = is_deleted_flag(row.get("deleted"))
-    values = (
-        *person.values(),
-        *profile.values(),
-        None if contact is None else tuple(vars(contact).values()),
-        tuple(sorted(codes)),
-        deleted,
-    )
     return StudentRecord(
         student_id=student_id,
         legacy_id=raw_id,
@@ -204,5 +224,7 @@ def transform(
         contact=contact,
         sponsor_codes=codes,
         warnings=tuple((w.code, w.field, w.detail) for w in warnings),
-        fingerprint=fingerprint(values, mapping_version),
+        fingerprint=fingerprint(
+            _written(person, profile, contact, codes, deleted), mapping_version
+        ),
     )
