@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import MetaData, delete, func, select, update
 
 from student_sync import demo
 from student_sync.cli import main
@@ -358,3 +358,67 @@ def test_a_value_cut_to_fit_its_column_is_not_a_registrar_edit(db_url: str, tmp_
     for result in (second, forced):
         assert result.counters.conflicts == 0 and result.counters.open_conflicts == 0
     assert [c["primary_phone"] for c in contacts_of(db_url, 1)] == ["011222333"]
+
+
+def _bookkeeping(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The change log, last-written digests and conflicts in id/key order, run ids as the
+    order of the runs that wrote them (two databases' runs have different ids)."""
+    runs: dict[str, int] = {}
+    ledger = sorted(rows(url, schema.change_log), key=lambda r: r["id"])
+    for r in ledger:
+        runs.setdefault(r["run_id"], len(runs))
+
+    def plain(r: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(runs.get(v, v) if k.endswith("run_id") else v for k, v in sorted(r.items()))
+
+    return {
+        t.name: sorted(map(plain, rows(url, t)), key=repr)
+        for t in (schema.change_log, schema.last_written, schema.conflict)
+    }
+
+
+def test_a_batch_logged_in_slices_writes_the_rows_of_one_built_at_once(
+    db_url: str, tmp_path, monkeypatch
+) -> None:
+    """A large batch's change log is built and written a slice of students at a time (memory):
+    the rows, their order (ids) and the digests and conflicts are those of the whole batch."""
+    from student_sync.engine import apply
+
+    if db_url.startswith("sqlite"):
+        databases = iter([f"sqlite:///{tmp_path / 'twin.sqlite'}"])
+    else:
+        from student_sync_tests.conftest import fresh_postgres_url
+
+        databases = fresh_postgres_url()  # closed below: drops the twin
+    twin = next(databases)
+    try:
+        for url, slice_size in ((db_url, 3), (twin, apply.CHANGE_LOG_SLICE)):
+            monkeypatch.setattr(apply, "CHANGE_LOG_SLICE", slice_size)
+            _slices_scenario(url, tmp_path)
+        sliced, whole = _bookkeeping(db_url), _bookkeeping(twin)
+    finally:
+        close = getattr(databases, "close", None)
+        if close is not None:
+            close()
+    assert len(sliced["student_sync_change_log"]) > 33  # 11 creations of 3 rows, and more
+    assert sliced["student_sync_conflict"]  # the registrar's edit met a legacy change
+    assert sliced == whole
+
+
+def _slices_scenario(url: str, tmp_path) -> None:
+    """Creates (a batch of 10, then 1), then a registrar edit met by a legacy change, a
+    rename, a contact removed, a deletion and a vanished student, all force-updated."""
+    init_db(url)
+    write_legacy(url, [row(n) for n in range(1, 12)])
+    run(url, tmp_path, batch_size=10)
+    registrar_edits(url, 3, khmer_name=REGISTRAR_KHMER, phone=REGISTRAR_PHONE)
+    update_legacy(url, "00003", kname="ថ្មី", contact_person_phone="011 222 333")
+    update_legacy(url, "00005", name="SOKHA Bopha", emg_contact_person=None)
+    update_legacy(url, "00006", deleted="1")
+    engine = make_engine(normalize_url(url))
+    with engine.begin() as conn:  # student 11 vanishes from the legacy table
+        legacy = schema.legacy_students_table(MetaData())
+        conn.execute(delete(legacy).where(legacy.c.id == "00011"))
+    engine.dispose()
+    later = FIXED_NOW + timedelta(days=1)
+    run(url, tmp_path, now=later, batch_size=10, force_update=True, allow_mass_delete=True)

@@ -31,8 +31,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, delete, inspect
 
 from student_sync.engine.bulk import chunked, insert_tuples
@@ -365,7 +363,7 @@ def load_legacy_csv(
     keep = [i for i, c in enumerate(scan.columns) if c not in SECRET_COLUMNS]
     columns = tuple(scan.columns[i] for i in keep)
     dropped = tuple(c for c in scan.columns if c in SECRET_COLUMNS)
-    optional = np.array([c not in LEGACY_REQUIRED_COLUMNS for c in columns], dtype=bool)
+    optional = [c not in LEGACY_REQUIRED_COLUMNS for c in columns]
     records = _read_records(path, keep, optional, chunk_size)
     with begin(engine) as conn:
         table, deleted = _prepare_table(conn, table_name, columns, merge_ids=scan.ids)
@@ -396,10 +394,18 @@ def load_legacy_csv(
 
 
 def _read_records(
-    path: Path, usecols: list[int], optional: np.ndarray, chunk_size: int
+    path: Path, usecols: list[int], optional: Sequence[bool], chunk_size: int
 ) -> Iterator[list[str | None]]:
     """The file's records, streamed by pandas: only the ``usecols`` positions are parsed (the
-    secrets never are), and the literal NULL becomes None in the ``optional`` columns."""
+    secrets never are), and the literal NULL becomes None in the ``optional`` columns.
+
+    pandas and numpy are imported here, not with the module: the engine's package imports
+    this module, and they would add ~60 MB to every run's process (and to its forked
+    transform workers) that never loads a CSV file."""
+    import numpy as np
+    import pandas as pd
+
+    mask = np.array(optional, dtype=bool)
     reader = pd.read_csv(
         path,
         dtype=str,
@@ -414,9 +420,9 @@ def _read_records(
     with reader:
         for frame in reader:
             values = frame.to_numpy(dtype=object)
-            block = values[:, optional]
+            block = values[:, mask]
             block[block == NULL_LITERAL] = None
-            values[:, optional] = block
+            values[:, mask] = block
             yield from values.tolist()
 
 

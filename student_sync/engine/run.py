@@ -419,9 +419,13 @@ def _planned(run: _Run, planner: Planner, page: PreparedPage) -> Iterator[PlanBa
     """The batches of one prepared page, counted into the run as they are yielded."""
     with run.sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
         batches = list(planner.finish(conn, page))
-    for batch in batches:
+    del page  # its records live on in the batches; the rest (keys, states) is done with
+    batches.reverse()  # popped in order: a batch is released once written
+    while batches:
+        batch = batches.pop()
         run.tally(batch)
         yield batch
+        del batch
 
 
 def _find_vanished(
@@ -536,6 +540,7 @@ def _apply_all(
                 )
                 run.lock.verify()
         on_batch(batch)
+        del batch  # written: released before the next page is planned, not after
 
 
 def _close_change_log(run: _Run) -> None:

@@ -117,13 +117,14 @@ def _install(spec: str) -> None:
         from student_sync.engine import changelog
 
         original_changes = changelog.batch_changes
-        seen = [0]
+        batches: set[int] = set()  # a large batch's change log is built in slices
 
-        def batch_changes(*a, **kw):  # noqa: ANN002, ANN003, ANN202
-            seen[0] += 1
-            if seen[0] == int(arg):
+        def batch_changes(batch, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+            first = batch.number not in batches
+            batches.add(batch.number)
+            if first and len(batches) == int(arg):
                 fire(point)
-            return original_changes(*a, **kw)
+            return original_changes(batch, *a, **kw)
 
         changelog.batch_changes = batch_changes
     elif name == "ledger-finish":
