@@ -131,20 +131,3 @@ def test_the_faces_use_the_engine_through_its_public_surface() -> None:
     ]
     assert len(faces) > 10
     assert reaching_in == []
-
-
-def test_a_sync_run_does_not_load_the_csv_loaders_dataframes() -> None:
-    """pandas and numpy (the CSV loader's) cost ~45 MB in each process of a run, the forked
-    transform worker included: the engine's surface, the CLI and the run load them only when
-    ``load_legacy_csv`` is first used."""
-    code = (
-        "import sys, student_sync.engine, student_sync.cli, student_sync.engine.run, "
-        "student_sync.engine.workers\n"
-        "before = sorted(m for m in ('pandas', 'numpy') if m in sys.modules)\n"
-        "from student_sync.engine import load_legacy_csv\n"
-        "print(before, load_legacy_csv.__module__, 'pandas' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert out == ["[]", "student_sync.engine.legacy_load", "True"]

@@ -40,6 +40,7 @@ from student_sync.engine.errors import (
 from student_sync.engine.history import student_history
 from student_sync.engine.initialize import check_readiness, check_ready, initialize
 from student_sync.engine.ledger import render_run_report, write_run_report
+from student_sync.engine.legacy_load import load_legacy_csv
 from student_sync.engine.legacy_profile import legacy_id_bounds, profile_legacy
 from student_sync.engine.model import Counters, Rejection, efficiency_level, success_level
 from student_sync.engine.options import (
@@ -68,19 +69,6 @@ from student_sync.engine.rejections import (
 from student_sync.engine.report import RunSummary, console_block, recommendations, write_report
 from student_sync.engine.report_html import html_path_for
 from student_sync.engine.run import RunResult, apply_change_set, plan_change_set, sync
-
-# Loaded on first use: the CSV loader brings pandas and numpy (~45 MB in every process that
-# imports the engine, the run's transform worker included), which only `load-legacy-csv` needs.
-_LAZY = {"load_legacy_csv": "student_sync.engine.legacy_load"}
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "ChangeSetNotFound",
