@@ -26,20 +26,36 @@ from student_sync.engine import (
     DatabaseUrls,
     DateWindow,
     DriverError,
+    LegacyLoadError,
     LegacyTableMissing,
     LockHeld,
     NamesAnOption,
+    RejectionQuery,
+    ReportUnavailable,
     RunSummary,
+    SyncFailed,
     SyncOptions,
     batch_size_note,
+    check_readiness,
+    check_ready,
     connected_engine,
+    console_block,
     describe_db_error,
     describe_url,
+    export_rejections_csv,
+    html_path_for,
+    initialize,
+    list_rejections,
+    load_legacy_csv,
+    local_time,
     mask_text,
     parse_id_range,
     parse_modified_since,
+    render_run_report,
     resolve_urls,
     school_zone,
+    student_history,
+    sync,
     url_password,
 )
 
@@ -269,7 +285,6 @@ def run_migrate(args: argparse.Namespace, urls: DatabaseUrls, out: TextIO | None
     Both faces call this: `student-sync migrate` and `manage.py migrate_students_idempotent`.
     Returns 0; a critical run raises BelowSuccessThreshold (see ``failure_status``).
     """
-    from student_sync.engine import console_block, html_path_for, sync
 
     out = out or sys.stdout
     options = options_from_args(args)
@@ -295,8 +310,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from student_sync.engine import initialize
-
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
     try:
@@ -320,7 +333,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _init_check(engine: Any, url: str) -> int:
     """`init --check`: what the sync needs and what it found; writes nothing."""
-    from student_sync.engine import check_readiness
 
     found = check_readiness(engine)
     sis = found.sis
@@ -388,8 +400,6 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_load_csv(args: argparse.Namespace) -> int:
-    from student_sync.engine import LegacyLoadError, load_legacy_csv
-
     urls = resolve_urls(args.database_url, args.legacy_url)
     engine = connected_engine(urls.legacy)
     try:
@@ -409,8 +419,6 @@ def cmd_load_csv(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     import webbrowser
-
-    from student_sync.engine import ReportUnavailable, render_run_report
 
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
@@ -457,8 +465,6 @@ def _add_rejections_parser(sub: Any) -> None:
 
 
 def _rejection_query(args: argparse.Namespace) -> Any:
-    from student_sync.engine import RejectionQuery
-
     since = None
     if args.since:
         try:
@@ -484,8 +490,6 @@ def _printable(text: str) -> str:
 
 def cmd_rejections(args: argparse.Namespace) -> int:
     from collections import Counter
-
-    from student_sync.engine import export_rejections_csv, list_rejections, local_time
 
     urls = resolve_urls(args.database_url, args.legacy_url)
     query = _rejection_query(args)
@@ -608,8 +612,6 @@ def format_history(data: dict[str, Any]) -> str:
 def cmd_history(args: argparse.Namespace) -> int:
     import json
 
-    from student_sync.engine import check_ready, student_history
-
     urls = resolve_urls(args.database_url)
     engine = connected_engine(urls.sis)
     try:
@@ -683,8 +685,6 @@ def failure_status(exc: BaseException, secrets: Sequence[str | None]) -> tuple[i
     management command, so both exit 1, 2 or 3 for the same causes.
     """
     from sqlalchemy.exc import DBAPIError, OperationalError
-
-    from student_sync.engine import SyncFailed
 
     if isinstance(exc, ConfigurationError):
         return EXIT_USAGE, mask_text(engine_message(exc), *secrets)
