@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, select, update
 
@@ -98,26 +98,16 @@ def apply_batch(
 
 
 # --------------------------------------------------------------------------- students
-def _person_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
-    """The person's columns as the sync writes them, live (the caller adds the row's id, or
-    a new one's unique id and creation time)."""
+def _live_row(
+    p: PlannedStudent, part: Literal["person", "profile"], now: datetime
+) -> dict[str, Any]:
+    """The person's or the profile's columns as the sync writes them, live, with the
+    registrar's edits kept (on-conflict keep-sis); the caller adds the row's id, or a new
+    row's creation columns."""
     assert p.record is not None
     return {
-        **p.record.person,
-        **p.kept.get("person", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
-        "updated_at": now,
-        "is_deleted": False,
-        "deleted_at": None,
-    }
-
-
-def _profile_row(p: PlannedStudent, now: datetime) -> dict[str, Any]:
-    """The student profile's columns as the sync writes them, live (the caller adds the
-    row's id, or a new one's person and creation time)."""
-    assert p.record is not None
-    return {
-        **p.record.profile,
-        **p.kept.get("profile", _NOTHING),  # registrar edits kept (on-conflict keep-sis)
+        **(p.record.person if part == "person" else p.record.profile),
+        **p.kept.get(part, _NOTHING),
         "updated_at": now,
         "is_deleted": False,
         "deleted_at": None,
@@ -135,13 +125,13 @@ def _insert_students(
     people, profiles = [], []  # one builder's rows at a time (people freed once written)
     unique_ids = new_uuids(len(creates), as_text=is_postgres(conn))
     for p, unique_id in zip(creates, unique_ids, strict=True):
-        person = _person_row(p, now)
+        person = _live_row(p, "person", now)
         person["unique_id"], person["created_at"] = unique_id, now
         people.append(sis.person.for_insert(person))
     person_ids = insert_returning_ids(conn, schema.person, people, key="unique_id")
     del people, unique_ids  # written: the profiles' rows need not wait beside them
     for p, person_id in zip(creates, person_ids, strict=True):
-        profile = _profile_row(p, now)
+        profile = _live_row(p, "profile", now)
         profile["person_id"], profile["created_at"] = person_id, now
         profiles.append(sis.profile.for_insert(profile))
     return person_ids, insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
@@ -152,7 +142,7 @@ def _rewrite_students(conn: Connection, updates: list[PlannedStudent], now: date
     people, profiles = [], []
     for p in updates:
         if p.state and p.record:
-            person, profile = _person_row(p, now), _profile_row(p, now)
+            person, profile = _live_row(p, "person", now), _live_row(p, "profile", now)
             person["id"], profile["id"] = p.state.person_id, p.state.profile_id
             people.append(person)
             profiles.append(profile)
