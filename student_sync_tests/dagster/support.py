@@ -23,6 +23,16 @@ from student_sync.orchestration.partitions import (
 from student_sync.orchestration.resources import SisDatabase, SyncSettings
 from student_sync_tests.helpers import legacy_row
 
+# The seven assets a cell materializes, in graph order (the tests' own list, not the code's).
+CELL_ASSET_NAMES = (
+    "legacy_students",
+    "student_change_set",
+    "persons",
+    "student_profiles",
+    "emergency_contacts",
+    "sponsorships",
+    "sync_report",
+)
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 

@@ -16,6 +16,7 @@ from student_sync.orchestration.automation import full_refresh_run_requests
 from student_sync.orchestration.metadata import named
 from student_sync.orchestration.partitions import cell_key, fold_partition_keys
 from student_sync_tests.dagster.support import (
+    CELL_ASSET_NAMES,
     Harness,
     materialization_metadata,
     materialized_partitions,
@@ -23,16 +24,6 @@ from student_sync_tests.dagster.support import (
     table_state,
 )
 from student_sync_tests.helpers import init_db, write_legacy
-
-ASSET_NAMES = (
-    "legacy_students",
-    "student_change_set",
-    "persons",
-    "student_profiles",
-    "emergency_contacts",
-    "sponsorships",
-    "sync_report",
-)
 
 
 def seed(*urls: str, rows: list[dict]) -> None:
@@ -91,7 +82,7 @@ def test_one_cell_matches_the_engine_and_rematerializing_is_a_no_op(
 
     result = h.materialize(key=key)
     assert result.success
-    assert all(materialized_partitions(result, a) == {str(key)} for a in ASSET_NAMES)
+    assert all(materialized_partitions(result, a) == {str(key)} for a in CELL_ASSET_NAMES)
     engine = engine_run(twin_url, h.tmp, [key], h)
     assert_same_counts(result, engine)
     plan = materialization_metadata(result, "student_change_set")
@@ -138,7 +129,7 @@ def materialize_two_ranges_two_days(
 def test_a_range_of_cells_runs_in_one_run(harness: Harness, twin_url: str) -> None:
     h = harness
     result, cells = materialize_two_ranges_two_days(h, twin_url)
-    assert all(materialized_partitions(result, a) == cells for a in ASSET_NAMES)
+    assert all(materialized_partitions(result, a) == cells for a in CELL_ASSET_NAMES)
     assert materialization_metadata(result, "student_change_set")["cells"] == 4
     engine = engine_run(twin_url, h.tmp, sorted(cells), h)
     assert engine.counters.records_processed == 27  # 21 + 2 (day before) + 3 + 1 in 1000-1999

@@ -29,19 +29,10 @@ from student_sync.engine.db import DATABASE_URL_ENV
 from student_sync.orchestration.automation import student_sync_daily_schedule
 from student_sync.orchestration.partitions import ID_RANGES_NAME, cell_key
 from student_sync_tests.conftest import fresh_postgres_url
-from student_sync_tests.dagster.support import Days, sample_rows, table_state
+from student_sync_tests.dagster.support import CELL_ASSET_NAMES, Days, sample_rows, table_state
 from student_sync_tests.helpers import init_db, write_legacy
 
 pytestmark = pytest.mark.postgres
-ASSETS = [
-    "legacy_students",
-    "student_change_set",
-    "persons",
-    "student_profiles",
-    "emergency_contacts",
-    "sponsorships",
-    "sync_report",
-]
 
 
 @pytest.fixture
@@ -132,7 +123,7 @@ def test_asset_backfill_on_postgres_instance_storage(
             backfill_id="pgbackfill",
             asset_graph=asset_graph,
             partition_names=cells,
-            asset_selection=[dg.AssetKey(a) for a in ASSETS],
+            asset_selection=[dg.AssetKey(a) for a in CELL_ASSET_NAMES],
             backfill_timestamp=datetime.now().timestamp(),
             tags={},
             dynamic_partitions_store=instance,
@@ -150,6 +141,6 @@ def test_asset_backfill_on_postgres_instance_storage(
     assert instance.get_backfill("pgbackfill").status == BulkActionStatus.COMPLETED_SUCCESS
     runs = instance.get_runs()
     assert len(runs) == 2 and all(r.is_success for r in runs)
-    for asset in ASSETS:
+    for asset in CELL_ASSET_NAMES:
         assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(cells), asset
     assert len(table_state(sis)["people_studentprofile"]) == 20 + 2 + 4
