@@ -322,6 +322,8 @@ def iter_legacy_pages(
     """Pages of legacy rows in student-id order; ``--limit`` counts rows after every filter."""
     page_size = max(options.page_size, options.batch_size)
     remaining = options.limit
+    if walks_whole_table(conn, options):
+        conn.execute(select(func.set_config("enable_sort", "off", True)))
     after: tuple | None = None
     seen_at_after = 0  # rows equal to ``after`` already read: exact duplicates tie in the order
     n_order = len(source.order_columns)
@@ -351,6 +353,19 @@ def iter_legacy_pages(
             yield page
         if not full or remaining == 0:
             return
+
+
+def walks_whole_table(conn: Connection, options: SyncOptions) -> bool:
+    """Whether the pages walk the whole legacy table in key order (PostgreSQL, no id range,
+    no date window): then the keyset index is the plan, whatever the table's size.
+
+    Left to itself, PostgreSQL reads a small table's page by sorting every row still ahead
+    of it (a page being a large share of the table): at 50,000 rows each page of a first
+    load cost ~0.7 s of two server processes against ~0.12 s through the index. It already
+    walks the index on a large table, and on any rerun, where its filter keeps few rows.
+    The setting is local to the read's transaction (``set_config(..., true)``).
+    """
+    return conn.dialect.name == "postgresql" and options.window.is_open and not options.id_ranges
 
 
 def _page_rows(rows: list[Any], window: DateWindow) -> list[dict[str, Any]]:
