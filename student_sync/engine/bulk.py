@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any
 
 from psycopg import sql as pgsql
@@ -174,7 +174,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     if _staged(conn, rows):
-        copy_rows(conn, table, list(rows[0]), (tuple(r.values()) for r in rows))
+        copy_rows(conn, table, list(rows[0]), _positional(rows))
     else:
         execute_many(conn, insert(table), rows)
 
@@ -215,13 +215,15 @@ def _copy_with_sequence_ids(
             func.generate_series(1, len(rows))
         )
     ).scalar_one()
-    copy_rows(
-        conn,
-        table,
-        ["id", *rows[0]],
-        ((row_id, *row.values()) for row_id, row in zip(ids, rows, strict=True)),
-    )
+    if len(ids) != len(rows):
+        raise ValueError(f"{len(ids)} ids drawn for {len(rows)} rows")
+    copy_rows(conn, table, ["id", *rows[0]], map(add, zip(ids), _positional(rows)))
     return ids
+
+
+def _positional(rows: Sequence[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+    """Each row's values as a tuple, in its keys' order, iterated in C (no frame a row)."""
+    return map(tuple, map(dict.values, rows))
 
 
 def new_uuids(n: int, *, as_text: bool) -> list[uuid.UUID] | list[str]:
@@ -324,7 +326,7 @@ def _stage(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Ta
     finally:
         cursor.close()
     stage = sql_table(name, *(sql_column(c) for c in columns))
-    copy_rows(conn, stage, columns, (tuple(r.values()) for r in rows))
+    copy_rows(conn, stage, columns, _positional(rows))
     return stage
 
 

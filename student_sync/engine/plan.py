@@ -304,7 +304,8 @@ class Planner:
             state = p.state
             if p.row_class == "create" or state is None:
                 p.contact_action = "create" if p.record.contact else None
-                p.sponsorships = plan_sponsorships(p.record.sponsor_codes, {}, {}, self.sponsor_ids)
+                codes = p.record.sponsor_codes  # none for most: nothing to open
+                p.sponsorships = plan_sponsorships(codes, {}, {}, self.sponsor_ids) if codes else []
                 continue
             # The sync's contact is the row its state names, if that row is still there and
             # still this person's (the registrar may have deleted it; a changed contact table
