@@ -27,7 +27,7 @@ from student_sync.engine.bulk import (
     upsert,
 )
 from student_sync.engine.model import PlanBatch, PlannedStudent, SponsorshipAction, StateRow
-from student_sync.engine.sis import SisSchema, reflect_sis
+from student_sync.engine.sis import SisSchema, SisTable, reflect_sis
 from student_sync.engine.target import member_of
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})  # no registrar edits kept
@@ -122,19 +122,39 @@ def _insert_students(
     The builders' fresh dicts are completed in place: an initial load builds millions of
     them, and every extra dict per row is garbage-collector work.
     """
-    people, profiles = [], []  # one builder's rows at a time (people freed once written)
     unique_ids = new_uuids(len(creates), as_text=is_postgres(conn))
-    for p, unique_id in zip(creates, unique_ids, strict=True):
-        person = _live_row(p, "person", now)
-        person["unique_id"], person["created_at"] = unique_id, now
-        people.append(sis.person.for_insert(person))
+    people = [  # one builder's rows at a time (people freed once written)
+        _new_row(sis.person, p, "person", now, {"unique_id": unique_id, "created_at": now})
+        for p, unique_id in zip(creates, unique_ids, strict=True)
+    ]
     person_ids = insert_returning_ids(conn, schema.person, people, key="unique_id")
     del people, unique_ids  # written: the profiles' rows need not wait beside them
-    for p, person_id in zip(creates, person_ids, strict=True):
-        profile = _live_row(p, "profile", now)
-        profile["person_id"], profile["created_at"] = person_id, now
-        profiles.append(sis.profile.for_insert(profile))
+    profiles = [
+        _new_row(sis.profile, p, "profile", now, {"person_id": person_id, "created_at": now})
+        for p, person_id in zip(creates, person_ids, strict=True)
+    ]
     return person_ids, insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
+
+
+def _new_row(
+    table: SisTable,
+    p: PlannedStudent,
+    part: Literal["person", "profile"],
+    now: datetime,
+    creation: dict[str, Any],
+) -> dict[str, Any]:
+    """``table.for_insert`` of the live row plus ``creation``, built as one dict: the same
+    keys in the same order and the same values, without the two dicts in between."""
+    assert p.record is not None
+    return {
+        **table.insert_defaults,
+        **(p.record.person if part == "person" else p.record.profile),
+        **p.kept.get(part, _NOTHING),
+        "updated_at": now,
+        "is_deleted": False,
+        "deleted_at": None,
+        **creation,
+    }
 
 
 def _rewrite_students(conn: Connection, updates: list[PlannedStudent], now: datetime) -> None:
@@ -240,17 +260,17 @@ def _new_contacts(
                 )
             )
         )
-    rows = [
-        sis.contact.for_insert(
-            {
-                **_contact_row(p, pid, now),
-                **flags,
-                **({"is_primary": False} if pid in taken else {}),
-                "created_at": now,
-                "is_deleted": False,
-                "deleted_at": None,
-            }
-        )
+    defaults = sis.contact.insert_defaults
+    rows = [  # ``for_insert`` of the contact row, as one dict (no two in between)
+        {
+            **defaults,
+            **_contact_row(p, pid, now),
+            **flags,
+            **({"is_primary": False} if pid in taken else _NOTHING),
+            "created_at": now,
+            "is_deleted": False,
+            "deleted_at": None,
+        }
         for p, pid in planned
     ]
     return insert_returning_ids(conn, sis.contact_table, rows, key="person_id")

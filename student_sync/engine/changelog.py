@@ -239,7 +239,8 @@ def batch_changes(
     out = BatchChanges()
     tables = sis_table_names(contact_table)
 
-    def log(student_id: int, table: str, action: str, changes: dict[str, list[Any]]) -> None:
+    def log(student_id: int, table: str, action: str, changes: dict[str, list[Any]] | str) -> None:
+        """One change-log row; ``changes`` as a dict, or as its JSON text already."""
         out.entries.append(
             {
                 "run_id": run_id,
@@ -247,24 +248,13 @@ def batch_changes(
                 "student_id": student_id,
                 "table_name": table,
                 "action": action,
-                "changes": _to_json(changes),
+                "changes": changes if type(changes) is str else _to_json(changes),
             }
         )
 
     for p in batch.students:
         if p.row_class == "create" and p.record is not None:
-            _log_create(p, tables, log)
-            out.written.append(
-                {
-                    "student_id": p.student_id,
-                    **{
-                        part: digests(part, written_values(p, part))
-                        if part != "contact" or p.contact_action == "create"
-                        else None
-                        for part in OWNED
-                    },
-                }
-            )
+            out.written.append(_log_create(p, tables, log))
         elif p.row_class == "update" and p.record is not None and p.state is not None:
             _log_update(p, tables, log)
             written = _written_after_update(p)
@@ -296,27 +286,79 @@ def _created(values: Mapping[str, Any] | None, columns: Iterable[str]) -> dict[s
     }
 
 
-def _log_create(p: PlannedStudent, tables: Mapping[str, str], log: Any) -> None:
+def _log_create(p: PlannedStudent, tables: Mapping[str, str], log: Any) -> dict[str, Any]:
+    """Log a new student's rows; returns its last-written digests (``student_sync_written``).
+
+    One pass a part builds both the change's JSON and the digests (``_created_part``); a
+    value of another type, or a registrar edit kept, takes the general path."""
     assert p.record is not None
-    log(
-        p.student_id,
-        tables["person"],
-        "create",
-        _created(p.record.person, OWNED["person"]),
+    contact = p.contact_action == "create"
+    parts = (
+        ("person", p.record.person),
+        ("profile", p.record.profile),
+        *((("contact", written_values(p, "contact")),) if contact else ()),
     )
-    log(
-        p.student_id,
-        tables["profile"],
-        "create",
-        _created(p.record.profile, ("student_id", *OWNED["profile"])),
-    )
-    if p.contact_action == "create":
-        log(
-            p.student_id,
-            tables["contact"],
-            "create",
-            _created(written_values(p, "contact"), OWNED["contact"]),
-        )
+    written: dict[str, Any] = {"student_id": p.student_id}
+    written.update(dict.fromkeys(OWNED))  # the parts in order; no contact: None
+    for part, values in parts:
+        fast = None if p.kept or values is None else _created_part(values, _CREATE_HEADS[part])
+        if fast is None:  # the general path: the same text and digests
+            columns = ("student_id", *OWNED[part]) if part == "profile" else OWNED[part]
+            log(p.student_id, tables[part], "create", _created(values, columns))
+            written[part] = digests(part, written_values(p, part))
+        else:
+            log(p.student_id, tables[part], "create", fast[0])
+            written[part] = _PACKS[part](*fast[1]).hex()
+    return written
+
+
+def _create_heads(columns: Sequence[str], digested: Sequence[str]) -> tuple[Any, ...]:
+    """Per column of a created row's change: (column, its JSON head, whether digested)."""
+    return tuple((c, f"{_encode_text(c)}:[null,", c in digested) for c in columns)
+
+
+_encode_text = json.encoder.encode_basestring  # what ``_to_json`` makes of a str
+_CREATE_HEADS = {
+    "person": _create_heads(OWNED["person"], OWNED["person"]),
+    "profile": _create_heads(("student_id", *OWNED["profile"]), OWNED["profile"]),
+    "contact": _create_heads(OWNED["contact"], OWNED["contact"]),
+}
+_PACKS = {part: struct.Struct(f">{len(c)}I").pack for part, c in OWNED.items()}  # as ``digests``
+
+
+def _created_part(
+    values: Mapping[str, Any], heads: tuple[Any, ...]
+) -> tuple[str, list[int]] | None:
+    """``_to_json(_created(values, columns))`` and the CRCs ``digests`` packs, in one pass,
+    byte for byte; None when a value is of a type other than text, None, bool, int, date
+    (the general path writes those). Text and None, most values, are tested first."""
+    get = values.get
+    items: list[str] = []
+    crcs: list[int] = []
+    for column, head, digested in heads:
+        v = get(column)
+        kind = type(v)
+        if kind is str:
+            if v:
+                items.append(f"{head}{_encode_text(v)}]")
+            if digested:
+                crcs.append(zlib.crc32(v.encode(), 1))
+            continue
+        if v is None:
+            text = None
+        elif kind is bool:
+            text = "true" if v else "false"
+        elif kind is int:
+            text = int.__repr__(v)
+        elif kind is date or kind is datetime:
+            text = _encode_text(v.isoformat())
+        else:
+            return None
+        if text is not None:
+            items.append(f"{head}{text}]")
+        if digested:
+            crcs.append(_crc(v))
+    return "{" + ",".join(items) + "}", crcs
 
 
 def _log_update(p: PlannedStudent, tables: Mapping[str, str], log: Any) -> None:

@@ -23,7 +23,7 @@ from student_sync.engine.model import (
     StateRow,
     StudentRecord,
 )
-from student_sync.engine.options import SyncOptions
+from student_sync.engine.options import MAX_STUDENT_ID, SyncOptions
 from student_sync.engine.sis import FitLimits, SisSchema, declared_limits
 from student_sync.engine.transform import display_id, parse_student_id
 from student_sync.engine.workers import InlineTransformer, Pending, Transformer
@@ -226,14 +226,12 @@ class Planner:
         self, row: dict[str, Any], state: StateRow | None
     ) -> PlannedStudent | Rejection | None:
         """What can be decided without transforming the row; None when it must be."""
-        raw_id, ipk = display_id(row.get("id")), display_id(row.get("ipk")).strip()
-        student_id = parse_student_id(row.get("id"))
+        student_id = _student_id(row.get("id"))
         if isinstance(student_id, Rejection):
-            return Rejection(raw_id, ipk, student_id.reason, student_id.detail)
+            return Rejection(*_raw_ids(row), student_id.reason, student_id.detail)
         if row["_key"] in self.duplicate_keys:
             return Rejection(
-                raw_id,
-                ipk,
+                *_raw_ids(row),
                 "DUPLICATE_ID",
                 f"student id {student_id} appears on more than one legacy row",
             )
@@ -255,9 +253,9 @@ class Planner:
     ) -> PlannedStudent | Rejection:
         if isinstance(record, Rejection):
             return record  # a broken row is broken whatever the mode
-        raw_id, ipk = display_id(row.get("id")), display_id(row.get("ipk")).strip()
-        if not (record.deleted and not is_live(state)):
-            rejected = gate(self.options.mode, state, raw_id, ipk)
+        mode = self.options.mode
+        if mode in _GATED_MODES and not (record.deleted and not is_live(state)):
+            rejected = gate(mode, state, *_raw_ids(row))
             if rejected:
                 return rejected
         digest = row.get("_digest")
@@ -306,7 +304,8 @@ class Planner:
             state = p.state
             if p.row_class == "create" or state is None:
                 p.contact_action = "create" if p.record.contact else None
-                p.sponsorships = plan_sponsorships(p.record.sponsor_codes, {}, {}, self.sponsor_ids)
+                codes = p.record.sponsor_codes  # none for most: nothing to open
+                p.sponsorships = plan_sponsorships(codes, {}, {}, self.sponsor_ids) if codes else []
                 continue
             # The sync's contact is the row its state names, if that row is still there and
             # still this person's (the registrar may have deleted it; a changed contact table
@@ -370,6 +369,24 @@ class Planner:
         for start in range(0, len(vanished), size):
             self.batch_number += 1
             yield PlanBatch(number=self.batch_number, vanished=vanished[start : start + size])
+
+
+_GATED_MODES = ("create-only", "update-only")  # the modes ``gate`` can refuse a row in
+
+
+def _raw_ids(row: dict[str, Any]) -> tuple[str, str]:
+    """The row's id and IPK as a rejection shows them (only rejected rows need them)."""
+    return display_id(row.get("id")), display_id(row.get("ipk")).strip()
+
+
+def _student_id(raw_id: object) -> int | Rejection:
+    """``parse_student_id``, with plain digits in range (nearly every row) taken at once:
+    such text has no spaces to trim and is no null marker, so both give the same int."""
+    if type(raw_id) is str and raw_id.isascii() and raw_id.isdigit():
+        value = int(raw_id)
+        if 1 <= value <= MAX_STUDENT_ID:
+            return value
+    return parse_student_id(raw_id)
 
 
 def key_order(key: str) -> tuple[int, str]:

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from student_sync.engine.fit import fit_record
@@ -139,6 +140,9 @@ def _transform_chunk(values: list[tuple[Any, ...]], limits: FitLimits | None) ->
     ]
 
 
+_legacy_values = itemgetter(*LEGACY_COLUMNS)  # a row's values as the pool's tuples
+
+
 class PoolTransformer:
     """Transforms in ``workers`` child processes; rows travel as plain tuples.
 
@@ -170,7 +174,10 @@ class PoolTransformer:
             gc.unfreeze()
 
     def submit(self, rows: Sequence[Mapping[str, Any]], limits: FitLimits | None = None) -> Pending:
-        values = [tuple(map(r.get, LEGACY_COLUMNS)) for r in rows]
+        try:  # one C call a row; a row lacking a column (None, as ``get`` gives) is rare
+            values = list(map(_legacy_values, rows))
+        except KeyError:
+            values = [tuple(map(r.get, LEGACY_COLUMNS)) for r in rows]
         size = min(_MAX_CHUNK, max(_MIN_CHUNK, -(-len(values) // (2 * self.workers))))
         futures = [
             self._pool.submit(_transform_chunk, values[i : i + size], limits)
