@@ -49,15 +49,20 @@ def english_words(name: object) -> frozenset[str]:
     return frozenset(w.casefold() for w in _words(_NAME_MARKERS.sub(" ", text)))
 
 
-def _repeats(text: str, english: frozenset[str]) -> tuple[bool, bool]:
-    """(every word repeats the English name, some word does)."""
-    if not english:
-        return False, False
-    hits = [
-        _LATIN_WORD.fullmatch(word) is not None and word.casefold() in english
+@lru_cache(maxsize=16384)
+def _latin_words(text: str) -> tuple[str | None, ...] | None:
+    """None for Khmer Unicode or text without letters (classified as it is); otherwise, per
+    word, its case fold when written as a Latin name word is, else None (never a repeat).
+
+    Depends on the text alone, so it is memoized: Khmer names repeat across students, while
+    the English name each is compared with is nearly unique.
+    """
+    if contains_khmer(text) or _NO_LETTERS.match(text):
+        return None
+    return tuple(
+        word.casefold() if _LATIN_WORD.fullmatch(word) is not None else None
         for word in _words(text)
-    ]
-    return bool(hits) and all(hits), any(hits)
+    )
 
 
 def _candidate(
@@ -67,9 +72,15 @@ def _candidate(
     text = clean_text(raw)
     if text is None:
         return None, False, ()
-    if contains_khmer(text) or _NO_LETTERS.match(text):
+    latin = _latin_words(text)
+    if latin is None:
         return _classify(text, field)
-    every, some = _repeats(text, english_words(name))
+    every = some = False
+    if any(latin):  # else no word can repeat the English name: no need to read it
+        english = english_words(name)
+        if english:
+            hits = [word is not None and word in english for word in latin]
+            every, some = all(hits), any(hits)  # latin holds a word, so hits is not empty
     if every:
         return (
             None,

@@ -29,6 +29,8 @@ COENG = "\u17d2"
 RO = "\u179a"
 VOWEL_E = "\u17c1"
 
+_KHMER = re.compile("[\u1780-\u17ff\u19e0-\u19ff]")
+
 # Token kinds.
 _BASE, _SUB, _CRO, _PRE, _VOWEL, _SHIFT, _SIGN, _WORD, _OTHER = range(9)
 
@@ -273,7 +275,7 @@ def tokenize(text: str) -> list[tuple[int, str, str]]:
 
 def contains_khmer(text: str) -> bool:
     """True when the text already holds Khmer Unicode (U+1780-U+17FF or Khmer symbols)."""
-    return any("\u1780" <= ch <= "\u17ff" or "\u19e0" <= ch <= "\u19ff" for ch in text)
+    return _KHMER.search(text) is not None
 
 
 def limon_to_unicode(text: str) -> str:

@@ -17,6 +17,7 @@ from .common import DomainRejection, clean_text
 
 _FLAG_CODES = frozenset({"AF", "ST"})
 _GROUP = re.compile(r"<([^<>]*)>|\{([^{}]*)\}|\(([^()]*)\)|\[([^\[\]]*)\]")
+_BRACKET = re.compile(r"[<>{}()\[\]]")
 _REMARK = re.compile(r"\[([^\[\]]*)\]")
 _CODE_SPLIT = re.compile(r"[\s,;/+&|]+")
 _APOSTROPHES = str.maketrans(
@@ -49,6 +50,8 @@ class ParsedName:
 
 def _is_name_word(word: str) -> bool:
     """Letters (any script, with their marks) plus hyphens, apostrophes and dots."""
+    if word.isalpha():  # the common case: letters only
+        return True
     has_letter = False
     for ch in word:
         if ch.isalpha():
@@ -70,7 +73,8 @@ def parse_name(raw: object) -> ParsedName:
     text = clean_text(raw)
     if text is None:
         raise DomainRejection("MISSING_NAME", "name is empty or a null marker")
-    text = text.translate(_APOSTROPHES)
+    if not text.isascii() or "`" in text:  # the only ASCII character translated
+        text = text.translate(_APOSTROPHES)
     is_frozen = "$$" in text
     text = text.replace("$", " ")
 
@@ -102,14 +106,15 @@ def parse_name(raw: object) -> ParsedName:
         return " "
 
     # Remarks first (they may quote other brackets), then the markers; innermost first so
-    # nested brackets also come out.
-    for pattern in (_REMARK, _GROUP):
-        previous = None
-        while previous != text:
-            previous = text
-            text = pattern.sub(take, text)
-    if any(ch in text for ch in "<>{}()[]"):
-        raise DomainRejection("INVALID_NAME", "unbalanced bracket in name")
+    # nested brackets also come out. Most names have no bracket at all: nothing to look for.
+    if _BRACKET.search(text):
+        for pattern in (_REMARK, _GROUP):
+            previous = None
+            while previous != text:
+                previous = text
+                text = pattern.sub(take, text)
+        if _BRACKET.search(text):
+            raise DomainRejection("INVALID_NAME", "unbalanced bracket in name")
     codes = [c for c in codes if c not in _FLAG_CODES]  # flags, never sponsors
 
     words = [w.upper() for w in text.replace(",", " ").split() if w.strip(_NAME_PUNCT)]
