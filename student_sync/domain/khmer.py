@@ -31,14 +31,20 @@ _NOT_LIMON_LEFTOVER = re.compile(r"[A-Za-z\u00c0-\u00ff]")
 _NO_LETTERS = re.compile(r"^[\W\d_]+$")
 # Markers of the English name column (names.py): $$, <CODE>, {AF}, (ST), [remark].
 _NAME_MARKERS = re.compile(r"\$+|<[^<>]*>|\{[^{}]*\}|\([^()]*\)|\[[^\[\]]*\]")
+_NAME_MARKER_START = re.compile(r"[$<{(\[]")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
 # A word as Latin names are written: lower, Title or upper case in each part.
 _LATIN_PART = r"(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)"
 _LATIN_WORD = re.compile(rf"{_LATIN_PART}(?:['-]{_LATIN_PART})*")
+# (value, valid, warnings) of one Khmer name column; value None means nothing usable.
+_Candidate = tuple[str | None, bool, tuple[DomainWarning, ...]]
+_NOTHING: _Candidate = (None, False, ())
 
 
 def _words(text: str) -> list[str]:
-    return text.translate(_APOSTROPHES).replace(",", " ").split()
+    if not text.isascii() or "`" in text:  # the only ASCII character translated
+        text = text.translate(_APOSTROPHES)
+    return text.replace(",", " ").split()
 
 
 def english_words(name: object) -> frozenset[str]:
@@ -46,7 +52,9 @@ def english_words(name: object) -> frozenset[str]:
     text = clean_text(name)
     if text is None:
         return frozenset()
-    return frozenset(w.casefold() for w in _words(_NAME_MARKERS.sub(" ", text)))
+    if _NAME_MARKER_START.search(text):  # most names have none
+        text = _NAME_MARKERS.sub(" ", text)
+    return frozenset(w.casefold() for w in _words(text))
 
 
 @lru_cache(maxsize=16384)
@@ -71,7 +79,7 @@ def _candidate(
     """(value, valid, warnings) for one column; value None means nothing usable."""
     text = clean_text(raw)
     if text is None:
-        return None, False, ()
+        return _NOTHING
     latin = _latin_words(text)
     if latin is None:
         return _classify(text, field)

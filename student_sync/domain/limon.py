@@ -189,6 +189,7 @@ def _build_keys() -> dict[str, tuple[int, str]]:
 
 KEYS: dict[str, tuple[int, str]] = _build_keys()
 _MAX_KEY = max(len(k) for k in KEYS)
+_KEY_SIZES = range(_MAX_KEY, 0, -1)  # longest first
 
 # Vowel pairs that Unicode writes as one character (a typist may type e then a/I).
 _VOWEL_PAIRS = {("\u17c1", "\u17b6"): "\u17c4", ("\u17c1", "\u17b8"): "\u17be"}
@@ -260,12 +261,12 @@ def tokenize(text: str) -> list[tuple[int, str, str]]:
     tokens: list[tuple[int, str, str]] = []
     i = 0
     while i < len(text):
-        for size in range(min(_MAX_KEY, len(text) - i), 0, -1):
-            key = text[i : i + size]
+        for size in _KEY_SIZES:
+            key = text[i : i + size]  # shorter at the end of the text: tried as it is
             if key in KEYS:
                 kind, uni = KEYS[key]
                 tokens.append((kind, key, uni))
-                i += size
+                i += len(key)
                 break
         else:
             tokens.append((_OTHER, text[i], text[i]))  # unknown: kept, flagged by validation

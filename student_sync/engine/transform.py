@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +38,9 @@ _MISSING_IPK = domain.DomainWarning(
 )
 _TRUE_FLAGS = {"1", "true", "t", "yes", "y"}
 MAX_IPK = 9_223_372_036_854_775_807
+# A contact's values in field order: what ``tuple(vars(contact).values())`` gives, without
+# building the instance's ``__dict__``.
+_contact_values = operator.attrgetter(*(f.name for f in fields(ContactValues)))
 
 
 def legacy_key(raw_id: object) -> str:
@@ -152,7 +157,7 @@ def _written(
     return (
         *person.values(),
         *profile.values(),
-        None if contact is None else tuple(vars(contact).values()),
+        None if contact is None else _contact_values(contact),
         tuple(sorted(codes)),
         deleted,
     )
@@ -167,22 +172,24 @@ def transform(
     unpacked in place, and its warnings added only when there are some.
     """
     get = row.get
-    student_id = parse_student_id(get("id"))
-    raw_id = display_id(get("id"))
-    ipk_text = display_id(get("ipk")).strip()
+    raw_id, raw_ipk = get("id"), get("ipk")
+    student_id = parse_student_id(raw_id)
+    ipk_text = display_id(raw_ipk).strip()
     if isinstance(student_id, Rejection):
-        return Rejection(raw_id, ipk_text, student_id.reason, student_id.detail)
+        return Rejection(display_id(raw_id), ipk_text, student_id.reason, student_id.detail)
     # A missing IPK (NULL or a null marker: the guide's "no IPK data yet") is no reason to
     # reject: the fingerprint alone then decides "unchanged", and the IPK is stored once it
     # appears. Only an IPK that is there and is not a bigint is rejected.
-    ipk_missing = domain.is_null(get("ipk"))
-    ipk = None if ipk_missing else parse_ipk(get("ipk"))
+    ipk_missing = domain.is_null(raw_ipk)
+    ipk = None if ipk_missing else parse_ipk(raw_ipk)
     if ipk is None and not ipk_missing:
-        return Rejection(raw_id, ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint")
+        return Rejection(
+            display_id(raw_id), ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint"
+        )
     try:
         name = domain.parse_name(get("name"))
     except domain.DomainRejection as exc:
-        return Rejection(raw_id, ipk_text, exc.code, exc.detail)
+        return Rejection(display_id(raw_id), ipk_text, exc.code, exc.detail)
 
     warnings: list[domain.DomainWarning] = [_MISSING_IPK] if ipk_missing else []
     codes = _known_codes(name.sponsor_codes, known_sponsors, warnings) if name.sponsor_codes else ()
@@ -229,15 +236,15 @@ def transform(
     deleted = is_deleted_flag(get("deleted"))
     return StudentRecord(
         student_id=student_id,
-        legacy_id=raw_id,
-        legacy_key=legacy_key(get("id")),
+        legacy_id=display_id(raw_id),
+        legacy_key=legacy_key(raw_id),
         ipk=ipk,
         deleted=deleted,
         person=person,
         profile=profile,
         contact=contact,
         sponsor_codes=codes,
-        warnings=tuple([(w.code, w.field, w.detail) for w in warnings]),
+        warnings=tuple([(w.code, w.field, w.detail) for w in warnings]) if warnings else (),
         fingerprint=fingerprint(
             _written(person, profile, contact, codes, deleted), mapping_version
         ),
