@@ -163,6 +163,26 @@ def _written(
     )
 
 
+def _ids(raw_id: object, raw_ipk: object) -> tuple[int, int | None] | Rejection:
+    """(student id, IPK: None when missing), or the rejection of the row for either.
+
+    A missing IPK (NULL or a null marker: the guide's "no IPK data yet") is no reason to
+    reject: the fingerprint alone then decides "unchanged", and the IPK is stored once it
+    appears. Only an IPK that is there and is not a bigint is rejected.
+    """
+    student_id = parse_student_id(raw_id)
+    ipk_text = display_id(raw_ipk).strip()
+    if isinstance(student_id, Rejection):
+        return Rejection(display_id(raw_id), ipk_text, student_id.reason, student_id.detail)
+    ipk_missing = domain.is_null(raw_ipk)
+    ipk = None if ipk_missing else parse_ipk(raw_ipk)
+    if ipk is None and not ipk_missing:
+        return Rejection(
+            display_id(raw_id), ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint"
+        )
+    return student_id, ipk
+
+
 def transform(
     row: Mapping[str, Any], *, known_sponsors: Iterable[str], mapping_version: str
 ) -> StudentRecord | Rejection:
@@ -173,25 +193,16 @@ def transform(
     """
     get = row.get
     raw_id, raw_ipk = get("id"), get("ipk")
-    student_id = parse_student_id(raw_id)
-    ipk_text = display_id(raw_ipk).strip()
-    if isinstance(student_id, Rejection):
-        return Rejection(display_id(raw_id), ipk_text, student_id.reason, student_id.detail)
-    # A missing IPK (NULL or a null marker: the guide's "no IPK data yet") is no reason to
-    # reject: the fingerprint alone then decides "unchanged", and the IPK is stored once it
-    # appears. Only an IPK that is there and is not a bigint is rejected.
-    ipk_missing = domain.is_null(raw_ipk)
-    ipk = None if ipk_missing else parse_ipk(raw_ipk)
-    if ipk is None and not ipk_missing:
-        return Rejection(
-            display_id(raw_id), ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint"
-        )
+    ids = _ids(raw_id, raw_ipk)
+    if isinstance(ids, Rejection):
+        return ids
+    student_id, ipk = ids
     try:
         name = domain.parse_name(get("name"))
     except domain.DomainRejection as exc:
-        return Rejection(display_id(raw_id), ipk_text, exc.code, exc.detail)
+        return Rejection(display_id(raw_id), display_id(raw_ipk).strip(), exc.code, exc.detail)
 
-    warnings: list[domain.DomainWarning] = [_MISSING_IPK] if ipk_missing else []
+    warnings: list[domain.DomainWarning] = [_MISSING_IPK] if ipk is None else []
     codes = _known_codes(name.sponsor_codes, known_sponsors, warnings) if name.sponsor_codes else ()
     # In the order of the warnings: gender, citizenship, Khmer name, school and personal
     # email, birth date and province, status, last enrollment (then the contact's).
