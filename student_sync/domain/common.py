@@ -63,15 +63,29 @@ def _as_text(value: object) -> str | None:
         return None
 
 
+def _is_null_text(stripped: str) -> bool:
+    """``is_null`` of already stripped text.
+
+    Text longer than the longest marker that does not start with "0" is no null: checked
+    first, because nearly every cell is such text and lower-casing it costs more. (Lower-casing
+    never shortens text, and only "0" lower-cases to "0".)
+    """
+    if len(stripped) > 4 and stripped[:1] != "0":
+        return False
+    lowered = stripped.lower()
+    return lowered in NULL_MARKERS or bool(_ZERO_DATE.match(lowered))
+
+
 def is_null(value: object) -> bool:
     """True for SQL NULL and the legacy null markers (NULL, NA, blank, 0000-00-00), any case."""
+    if type(value) is str:  # the common case: no conversion needed
+        return _is_null_text(value.strip())
     text = _as_text(value)
     if text is None:
         return True
     if isinstance(value, float) and value != value:  # pandas NaN
         return True
-    stripped = text.strip().lower()
-    return stripped in NULL_MARKERS or bool(_ZERO_DATE.match(stripped))
+    return _is_null_text(text.strip())
 
 
 def clean_text(value: object) -> str | None:
@@ -81,10 +95,17 @@ def clean_text(value: object) -> str | None:
     characters and control characters are dropped, because exports carry them
     invisibly and they would otherwise defeat every later comparison.
     """
+    if type(value) is str and value.isprintable():
+        # The common case, once per cell: printable text holds no character to drop and no
+        # whitespace but " ", so trimming and collapsing double spaces is all there is to do.
+        text = value.strip()
+        if _is_null_text(text):
+            return None
+        return text if "  " not in text else " ".join(text.split())
     if is_null(value):
         return None
     text = _as_text(value) or ""
-    if not (text.isascii() and text.isprintable()):
+    if not text.isprintable():  # printable text has no Cc/Cf character (the ASCII case too)
         text = "".join(
             ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf")
         )

@@ -13,6 +13,7 @@ _EMAIL = re.compile(
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 )
 _EMAIL_SPLIT = re.compile(r"[\s,;/]+")
+_NO_EMAIL: Parsed[str | None] = Parsed(None)
 
 
 def normalize_email(raw: object, field: str) -> Parsed[str | None]:
@@ -23,7 +24,7 @@ def normalize_email(raw: object, field: str) -> Parsed[str | None]:
     """
     text = clean_text(raw)
     if text is None:
-        return Parsed(None)
+        return _NO_EMAIL
     lowered = text.lower().strip("<>\"' ")
     lowered = lowered.removeprefix("mailto:").rstrip(".")
     if _EMAIL.match(lowered):
@@ -37,7 +38,11 @@ def normalize_email(raw: object, field: str) -> Parsed[str | None]:
 
 _PHONE_SPLIT = re.compile(r"\s*(?:/|\\|,|;|&|\||\n|\bor\b|\band\b)\s*", re.IGNORECASE)
 _EXTENSION = re.compile(r"\b(?:ext|extension|x)\.?\s*\d{1,5}\s*$", re.IGNORECASE)
+_PLAIN_PHONE = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
+_NON_DIGIT = re.compile(r"\D")
+_LEADING_NON_DIGITS = re.compile(r"^[^\d+]+")
 MAX_DIGITS = 15  # E.164: a longer run of digits is several numbers typed together
+_NO_PHONES: Parsed[tuple[str | None, str | None]] = Parsed((None, None))
 
 
 def _runs(part: str) -> list[str]:
@@ -46,8 +51,8 @@ def _runs(part: str) -> list[str]:
     runs: list[str] = []
     current: list[str] = []
     for group in part.split():
-        digits = sum(ch.isdigit() for ch in "".join(current))
-        if current and digits >= 8 and group[:1] in ("0", "+"):
+        # Digits are counted only where a split could happen (most groups are not there).
+        if current and group[:1] in ("0", "+") and sum(map(str.isdigit, "".join(current))) >= 8:
             runs.append(" ".join(current))
             current = []
         current.append(group)
@@ -58,11 +63,13 @@ def _runs(part: str) -> list[str]:
 
 def _phone(part: str) -> str | None:
     """Digits of one number, keeping a leading '+'; None when it holds fewer than 6 digits."""
-    part = _EXTENSION.sub("", part)
-    digits = re.sub(r"\D", "", part)
+    # Every extension marker holds an "x" (and no other character matches x ignoring case).
+    if "x" in part or "X" in part:
+        part = _EXTENSION.sub("", part)
+    digits = _NON_DIGIT.sub("", part)
     if len(digits) < 6:
         return None
-    stripped = re.sub(r"^[^\d+]+", "", part)
+    stripped = _LEADING_NON_DIGITS.sub("", part)
     return ("+" if stripped.startswith("+") else "") + digits
 
 
@@ -77,7 +84,13 @@ def split_phones(raw: object) -> Parsed[tuple[str | None, str | None]]:
     """
     text = clean_text(raw)
     if text is None:
-        return Parsed((None, None))
+        return _NO_PHONES
+    if _PLAIN_PHONE.fullmatch(text) and " 0" not in text:
+        # The common case: one number, digit groups split by spaces or hyphens, none of
+        # them a group starting with 0 (where a second number could start, see ``_runs``).
+        number = text.replace(" ", "").replace("-", "")
+        if 6 <= len(number.lstrip("+")) <= MAX_DIGITS:
+            return Parsed((number, None))
     warnings: list[DomainWarning] = []
     numbers: list[str] = []
     for part in (run for piece in _PHONE_SPLIT.split(text) for run in _runs(piece)):

@@ -31,14 +31,20 @@ _NOT_LIMON_LEFTOVER = re.compile(r"[A-Za-z\u00c0-\u00ff]")
 _NO_LETTERS = re.compile(r"^[\W\d_]+$")
 # Markers of the English name column (names.py): $$, <CODE>, {AF}, (ST), [remark].
 _NAME_MARKERS = re.compile(r"\$+|<[^<>]*>|\{[^{}]*\}|\([^()]*\)|\[[^\[\]]*\]")
+_NAME_MARKER_START = re.compile(r"[$<{(\[]")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
 # A word as Latin names are written: lower, Title or upper case in each part.
 _LATIN_PART = r"(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)"
 _LATIN_WORD = re.compile(rf"{_LATIN_PART}(?:['-]{_LATIN_PART})*")
+# (value, valid, warnings) of one Khmer name column; value None means nothing usable.
+_Candidate = tuple[str | None, bool, tuple[DomainWarning, ...]]
+_NOTHING: _Candidate = (None, False, ())
 
 
 def _words(text: str) -> list[str]:
-    return text.translate(_APOSTROPHES).replace(",", " ").split()
+    if not text.isascii() or "`" in text:  # the only ASCII character translated
+        text = text.translate(_APOSTROPHES)
+    return text.replace(",", " ").split()
 
 
 def english_words(name: object) -> frozenset[str]:
@@ -46,18 +52,25 @@ def english_words(name: object) -> frozenset[str]:
     text = clean_text(name)
     if text is None:
         return frozenset()
-    return frozenset(w.casefold() for w in _words(_NAME_MARKERS.sub(" ", text)))
+    if _NAME_MARKER_START.search(text):  # most names have none
+        text = _NAME_MARKERS.sub(" ", text)
+    return frozenset(w.casefold() for w in _words(text))
 
 
-def _repeats(text: str, english: frozenset[str]) -> tuple[bool, bool]:
-    """(every word repeats the English name, some word does)."""
-    if not english:
-        return False, False
-    hits = [
-        _LATIN_WORD.fullmatch(word) is not None and word.casefold() in english
+@lru_cache(maxsize=16384)
+def _latin_words(text: str) -> tuple[str | None, ...] | None:
+    """None for Khmer Unicode or text without letters (classified as it is); otherwise, per
+    word, its case fold when written as a Latin name word is, else None (never a repeat).
+
+    Depends on the text alone, so it is memoized: Khmer names repeat across students, while
+    the English name each is compared with is nearly unique.
+    """
+    if contains_khmer(text) or _NO_LETTERS.match(text):
+        return None
+    return tuple(
+        word.casefold() if _LATIN_WORD.fullmatch(word) is not None else None
         for word in _words(text)
-    ]
-    return bool(hits) and all(hits), any(hits)
+    )
 
 
 def _candidate(
@@ -66,10 +79,16 @@ def _candidate(
     """(value, valid, warnings) for one column; value None means nothing usable."""
     text = clean_text(raw)
     if text is None:
-        return None, False, ()
-    if contains_khmer(text) or _NO_LETTERS.match(text):
+        return _NOTHING
+    latin = _latin_words(text)
+    if latin is None:
         return _classify(text, field)
-    every, some = _repeats(text, english_words(name))
+    every = some = False
+    if any(latin):  # else no word can repeat the English name: no need to read it
+        english = english_words(name)
+        if english:
+            hits = [word is not None and word in english for word in latin]
+            every, some = all(hits), any(hits)  # latin holds a word, so hits is not empty
     if every:
         return (
             None,

@@ -29,6 +29,8 @@ COENG = "\u17d2"
 RO = "\u179a"
 VOWEL_E = "\u17c1"
 
+_KHMER = re.compile("[\u1780-\u17ff\u19e0-\u19ff]")
+
 # Token kinds.
 _BASE, _SUB, _CRO, _PRE, _VOWEL, _SHIFT, _SIGN, _WORD, _OTHER = range(9)
 
@@ -187,6 +189,7 @@ def _build_keys() -> dict[str, tuple[int, str]]:
 
 KEYS: dict[str, tuple[int, str]] = _build_keys()
 _MAX_KEY = max(len(k) for k in KEYS)
+_KEY_SIZES = range(_MAX_KEY, 0, -1)  # longest first
 
 # Vowel pairs that Unicode writes as one character (a typist may type e then a/I).
 _VOWEL_PAIRS = {("\u17c1", "\u17b6"): "\u17c4", ("\u17c1", "\u17b8"): "\u17be"}
@@ -258,12 +261,12 @@ def tokenize(text: str) -> list[tuple[int, str, str]]:
     tokens: list[tuple[int, str, str]] = []
     i = 0
     while i < len(text):
-        for size in range(min(_MAX_KEY, len(text) - i), 0, -1):
-            key = text[i : i + size]
+        for size in _KEY_SIZES:
+            key = text[i : i + size]  # shorter at the end of the text: tried as it is
             if key in KEYS:
                 kind, uni = KEYS[key]
                 tokens.append((kind, key, uni))
-                i += size
+                i += len(key)
                 break
         else:
             tokens.append((_OTHER, text[i], text[i]))  # unknown: kept, flagged by validation
@@ -273,7 +276,7 @@ def tokenize(text: str) -> list[tuple[int, str, str]]:
 
 def contains_khmer(text: str) -> bool:
     """True when the text already holds Khmer Unicode (U+1780-U+17FF or Khmer symbols)."""
-    return any("\u1780" <= ch <= "\u17ff" or "\u19e0" <= ch <= "\u19ff" for ch in text)
+    return _KHMER.search(text) is not None
 
 
 def limon_to_unicode(text: str) -> str:

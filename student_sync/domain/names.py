@@ -17,6 +17,7 @@ from .common import DomainRejection, clean_text
 
 _FLAG_CODES = frozenset({"AF", "ST"})
 _GROUP = re.compile(r"<([^<>]*)>|\{([^{}]*)\}|\(([^()]*)\)|\[([^\[\]]*)\]")
+_BRACKET = re.compile(r"[<>{}()\[\]]")
 _REMARK = re.compile(r"\[([^\[\]]*)\]")
 _CODE_SPLIT = re.compile(r"[\s,;/+&|]+")
 _APOSTROPHES = str.maketrans(
@@ -49,6 +50,8 @@ class ParsedName:
 
 def _is_name_word(word: str) -> bool:
     """Letters (any script, with their marks) plus hyphens, apostrophes and dots."""
+    if word.isalpha():  # the common case: letters only
+        return True
     has_letter = False
     for ch in word:
         if ch.isalpha():
@@ -58,22 +61,11 @@ def _is_name_word(word: str) -> bool:
     return has_letter
 
 
-def parse_name(raw: object) -> ParsedName:
-    """Split a legacy name into family/personal name and markers.
+def _strip_markers(text: str) -> tuple[str, list[str], list[str], bool, bool]:
+    """(text without its bracket markers, sponsor codes, remarks, admin fee, staff scholarship).
 
-    Raises DomainRejection MISSING_NAME when nothing is left once markers are removed, and
-    INVALID_NAME when the rest is ambiguous: an unbalanced bracket, characters that are not
-    name characters (digits, symbols), or a single word (family vs personal name unknown).
-    A lone ``$`` is dropped but does not freeze; ``<AF>``/``<ST>`` count as the flags.
-    Other ``{..}``/``(..)`` groups are remarks, like ``[..]``.
+    Raises DomainRejection INVALID_NAME for an unbalanced bracket.
     """
-    text = clean_text(raw)
-    if text is None:
-        raise DomainRejection("MISSING_NAME", "name is empty or a null marker")
-    text = text.translate(_APOSTROPHES)
-    is_frozen = "$$" in text
-    text = text.replace("$", " ")
-
     codes: list[str] = []
     remarks: list[str] = []
     admin_fee = staff = False
@@ -108,16 +100,42 @@ def parse_name(raw: object) -> ParsedName:
         while previous != text:
             previous = text
             text = pattern.sub(take, text)
-    if any(ch in text for ch in "<>{}()[]"):
+    if _BRACKET.search(text):
         raise DomainRejection("INVALID_NAME", "unbalanced bracket in name")
+    return text, codes, remarks, admin_fee, staff
+
+
+def parse_name(raw: object) -> ParsedName:
+    """Split a legacy name into family/personal name and markers.
+
+    Raises DomainRejection MISSING_NAME when nothing is left once markers are removed, and
+    INVALID_NAME when the rest is ambiguous: an unbalanced bracket, characters that are not
+    name characters (digits, symbols), or a single word (family vs personal name unknown).
+    A lone ``$`` is dropped but does not freeze; ``<AF>``/``<ST>`` count as the flags.
+    Other ``{..}``/``(..)`` groups are remarks, like ``[..]``.
+    """
+    text = clean_text(raw)
+    if text is None:
+        raise DomainRejection("MISSING_NAME", "name is empty or a null marker")
+    if not text.isascii() or "`" in text:  # the only ASCII character translated
+        text = text.translate(_APOSTROPHES)
+    is_frozen = "$$" in text
+    text = text.replace("$", " ")
+
+    codes: list[str] = []
+    remarks: list[str] = []
+    admin_fee = staff = False
+    # Most names have no bracket at all: nothing to look for.
+    if _BRACKET.search(text):
+        text, codes, remarks, admin_fee, staff = _strip_markers(text)
     codes = [c for c in codes if c not in _FLAG_CODES]  # flags, never sponsors
 
     words = [w.upper() for w in text.replace(",", " ").split() if w.strip(_NAME_PUNCT)]
     if not words:
         raise DomainRejection("MISSING_NAME", "name holds only markers")
-    bad = [w for w in words if not _is_name_word(w)]
-    if bad:
-        raise DomainRejection("INVALID_NAME", f"not a name word: {bad[0][:30]!r}")
+    for word in words:
+        if not _is_name_word(word):
+            raise DomainRejection("INVALID_NAME", f"not a name word: {word[:30]!r}")
     if len(words) == 1:
         raise DomainRejection("INVALID_NAME", "single word: family and personal name unknown")
     family, personal = words[0], " ".join(words[1:])

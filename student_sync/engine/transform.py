@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
@@ -31,8 +33,14 @@ def _status(raw: object, is_frozen: bool) -> domain.Parsed:
 
 
 _DIGITS = re.compile(r"^[0-9]+$")
+_MISSING_IPK = domain.DomainWarning(
+    "MISSING_IPK", "ipk", "no IPK: change detection by content alone"
+)
 _TRUE_FLAGS = {"1", "true", "t", "yes", "y"}
 MAX_IPK = 9_223_372_036_854_775_807
+# A contact's values in field order: what ``tuple(vars(contact).values())`` gives, without
+# building the instance's ``__dict__``.
+_contact_values = operator.attrgetter(*(f.name for f in fields(ContactValues)))
 
 
 def legacy_key(raw_id: object) -> str:
@@ -98,16 +106,18 @@ def fingerprint(values: tuple[Any, ...], mapping_version: str) -> str:
 
 def _contact(row: Mapping[str, Any], warnings: list) -> ContactValues | None:
     name = domain.clean_text(row.get("emg_contact_person"))
-    phones = domain.split_phones(row.get("contact_person_phone"))
-    relationship = _relationship(row.get("relationship"))
-    address = domain.clean_text(row.get("contact_person_address"))
-    primary, secondary = phones.value
     if name is None:
         # The sync owns the primary contact: no name means no contact (an existing one is
         # deleted), whatever phone fragments remain.
         return None
-    warnings.extend(phones.warnings)
-    warnings.extend(relationship.warnings)
+    phones = domain.split_phones(row.get("contact_person_phone"))
+    relationship = _relationship(row.get("relationship"))
+    address = domain.clean_text(row.get("contact_person_address"))
+    primary, secondary = phones.value
+    if phones.warnings:
+        warnings.extend(phones.warnings)
+    if relationship.warnings:
+        warnings.extend(relationship.warnings)
     return ContactValues(
         name=name[:255],
         relationship=relationship.value,
@@ -147,83 +157,105 @@ def _written(
     return (
         *person.values(),
         *profile.values(),
-        None if contact is None else tuple(vars(contact).values()),
+        None if contact is None else _contact_values(contact),
         tuple(sorted(codes)),
         deleted,
     )
 
 
+def _ids(raw_id: object, raw_ipk: object) -> tuple[int, int | None] | Rejection:
+    """(student id, IPK: None when missing), or the rejection of the row for either.
+
+    A missing IPK (NULL or a null marker: the guide's "no IPK data yet") is no reason to
+    reject: the fingerprint alone then decides "unchanged", and the IPK is stored once it
+    appears. Only an IPK that is there and is not a bigint is rejected.
+    """
+    student_id = parse_student_id(raw_id)
+    ipk_text = display_id(raw_ipk).strip()
+    if isinstance(student_id, Rejection):
+        return Rejection(display_id(raw_id), ipk_text, student_id.reason, student_id.detail)
+    ipk_missing = domain.is_null(raw_ipk)
+    ipk = None if ipk_missing else parse_ipk(raw_ipk)
+    if ipk is None and not ipk_missing:
+        return Rejection(
+            display_id(raw_id), ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint"
+        )
+    return student_id, ipk
+
+
 def transform(
     row: Mapping[str, Any], *, known_sponsors: Iterable[str], mapping_version: str
 ) -> StudentRecord | Rejection:
-    """Normalize one legacy row. Rejections carry a reason; warnings ride on the record."""
-    student_id = parse_student_id(row.get("id"))
-    raw_id = display_id(row.get("id"))
-    ipk_text = display_id(row.get("ipk")).strip()
-    if isinstance(student_id, Rejection):
-        return Rejection(raw_id, ipk_text, student_id.reason, student_id.detail)
-    # A missing IPK (NULL or a null marker: the guide's "no IPK data yet") is no reason to
-    # reject: the fingerprint alone then decides "unchanged", and the IPK is stored once it
-    # appears. Only an IPK that is there and is not a bigint is rejected.
-    ipk_missing = domain.is_null(row.get("ipk"))
-    ipk = None if ipk_missing else parse_ipk(row.get("ipk"))
-    if ipk is None and not ipk_missing:
-        return Rejection(raw_id, ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint")
+    """Normalize one legacy row. Rejections carry a reason; warnings ride on the record.
+
+    Runs once per legacy row (the largest CPU cost of a first load): each rule's result is
+    unpacked in place, and its warnings added only when there are some.
+    """
+    get = row.get
+    raw_id, raw_ipk = get("id"), get("ipk")
+    ids = _ids(raw_id, raw_ipk)
+    if isinstance(ids, Rejection):
+        return ids
+    student_id, ipk = ids
     try:
-        name = domain.parse_name(row.get("name"))
+        name = domain.parse_name(get("name"))
     except domain.DomainRejection as exc:
-        return Rejection(raw_id, ipk_text, exc.code, exc.detail)
+        return Rejection(display_id(raw_id), display_id(raw_ipk).strip(), exc.code, exc.detail)
 
-    warnings: list[domain.DomainWarning] = []
-    if ipk_missing:
-        warnings.append(
-            domain.DomainWarning("MISSING_IPK", "ipk", "no IPK: change detection by content alone")
-        )
-
-    def take(parsed: domain.Parsed) -> Any:
-        warnings.extend(parsed.warnings)
-        return parsed.value
-
-    codes = _known_codes(name.sponsor_codes, known_sponsors, warnings)
-    gender, is_monk = take(_gender(row.get("gender")))
-    citizenship = take(_citizenship(row.get("nationality")))
+    warnings: list[domain.DomainWarning] = [_MISSING_IPK] if ipk is None else []
+    codes = _known_codes(name.sponsor_codes, known_sponsors, warnings) if name.sponsor_codes else ()
+    # In the order of the warnings: gender, citizenship, Khmer name, school and personal
+    # email, birth date and province, status, last enrollment (then the contact's).
+    parsed = (
+        _gender(get("gender")),
+        citizenship := _citizenship(get("nationality")),
+        # Not memoized per row: the English name (the Latin-or-Limon evidence) is nearly
+        # unique; the conversion inside is memoized per distinct text.
+        domain.khmer_name(get("kname"), get("kname2"), get("name")),
+        domain.normalize_email(get("school_email"), "school_email"),
+        domain.normalize_email(get("email"), "email"),
+        _date(get("birth_date"), "birth_date"),
+        _province(get("birth_place"), citizenship.value),
+        _status(get("status"), name.is_frozen),
+        _date(get("lastenroll"), "lastenroll"),
+    )
+    for p in parsed:
+        if p.warnings:
+            warnings.extend(p.warnings)
+    gender, is_monk = parsed[0].value
     person = {
         "family_name": name.family_name[:255],
         "personal_name": name.personal_name[:255],
         "full_name": name.full_name[:255],
-        # Not memoized per row: the English name (the Latin-or-Limon evidence) is nearly
-        # unique; the conversion inside is memoized per distinct text.
-        "khmer_name": (
-            take(domain.khmer_name(row.get("kname"), row.get("kname2"), row.get("name"))) or ""
-        )[:255],
+        "khmer_name": (parsed[2].value or "")[:255],
         "preferred_gender": gender,
-        "school_email": take(domain.normalize_email(row.get("school_email"), "school_email")),
-        "personal_email": take(domain.normalize_email(row.get("email"), "email")),
-        "date_of_birth": take(_date(row.get("birth_date"), "birth_date")),
-        "birth_province": take(_province(row.get("birth_place"), citizenship)),
-        "citizenship": citizenship,
+        "school_email": parsed[3].value,
+        "personal_email": parsed[4].value,
+        "date_of_birth": parsed[5].value,
+        "birth_province": parsed[6].value,
+        "citizenship": citizenship.value,
     }
     profile = {
         "student_id": student_id,
         "legacy_ipk": ipk,
         "is_monk": is_monk,
-        "is_transfer_student": _transfer(row.get("transfer")),
-        "current_status": take(_status(row.get("status"), name.is_frozen)),
-        "last_enrollment_date": take(_date(row.get("lastenroll"), "lastenroll")),
+        "is_transfer_student": _transfer(get("transfer")),
+        "current_status": parsed[7].value,
+        "last_enrollment_date": parsed[8].value,
     }
     contact = _contact(row, warnings)
-    deleted = is_deleted_flag(row.get("deleted"))
+    deleted = is_deleted_flag(get("deleted"))
     return StudentRecord(
         student_id=student_id,
-        legacy_id=raw_id,
-        legacy_key=legacy_key(row.get("id")),
+        legacy_id=display_id(raw_id),
+        legacy_key=legacy_key(raw_id),
         ipk=ipk,
         deleted=deleted,
         person=person,
         profile=profile,
         contact=contact,
         sponsor_codes=codes,
-        warnings=tuple((w.code, w.field, w.detail) for w in warnings),
+        warnings=tuple([(w.code, w.field, w.detail) for w in warnings]) if warnings else (),
         fingerprint=fingerprint(
             _written(person, profile, contact, codes, deleted), mapping_version
         ),
