@@ -20,6 +20,7 @@ T = TypeVar("T")
 # one: the documented data never uses it as a null, and where it occurs it is a word with a
 # meaning (a transfer "none" is no transfer; a phone "none" is reported as unparsed).
 NULL_MARKERS: frozenset[str] = frozenset({"", "null", "na", "n/a"})
+_LONGEST_MARKER = max(map(len, NULL_MARKERS))  # longer text is no marker (see _is_null_text)
 ZERO_DATE = "0000-00-00"  # SQL Server's empty date, null in date columns
 _ZERO_DATE = re.compile(r"^0000-00-00(?:[ t]00:00(?::00(?:[.:]0+)?)?)?$")
 _WS = re.compile(r"\s+")
@@ -66,11 +67,11 @@ def _as_text(value: object) -> str | None:
 def _is_null_text(stripped: str) -> bool:
     """``is_null`` of already stripped text.
 
-    Text longer than the longest marker that does not start with "0" is no null: checked
-    first, because nearly every cell is such text and lower-casing it costs more. (Lower-casing
-    never shortens text, and only "0" lower-cases to "0".)
+    Text longer than the longest marker that does not start with "0" (a zero date) is no
+    null: checked first, because nearly every cell is such text and lower-casing it costs
+    more. (Lower-casing never shortens text, and only "0" lower-cases to "0".)
     """
-    if len(stripped) > 4 and stripped[:1] != "0":
+    if len(stripped) > _LONGEST_MARKER and stripped[:1] != "0":
         return False
     lowered = stripped.lower()
     return lowered in NULL_MARKERS or bool(_ZERO_DATE.match(lowered))
