@@ -6,6 +6,7 @@ installs it); under ``CI=true`` a missing Chromium fails instead.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -118,14 +119,15 @@ def test_the_demo_runs_pages_render_with_their_charts(tmp_path, monkeypatch) -> 
 
     for number, page in enumerate(pages, start=1):
         dom = Page(headless(browser, page, tmp_path, "--dump-dom").stdout)
-        charts = {
-            "chart-outcome",
-            "chart-tables",
-            "chart-warnings",
-            *(f"chart-trend-{i}" for i in range(4)),
-        }
+        charts = {"chart-outcome", "chart-tables", *(f"chart-trend-{i}" for i in range(4))}
+        # A run with warnings charts them (the first, 300 students, always has some); a run
+        # without (the day's few edits may have none, depending on the calendar day that
+        # seeds them) draws no empty chart.
+        warned = json.loads(page.with_suffix(".json").read_text())["summary"]["warnings"]
+        assert warned or number > 1
+        assert ("chart-warnings" in dom.ids) == bool(warned)
         assert charts <= dom.ids, charts - dom.ids
-        assert dom.tags["svg"] >= 10 and dom.tags["rect"] >= 15
+        assert dom.tags["svg"] >= 9 + bool(warned) and dom.tags["rect"] >= 15
         assert dom.rows["trends-table"] - 1 == number  # the ledger's runs up to this one
     assert dom.tags["polyline"] >= 4  # the second page draws lines between the two runs
 
