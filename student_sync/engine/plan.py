@@ -23,7 +23,7 @@ from student_sync.engine.model import (
     StateRow,
     StudentRecord,
 )
-from student_sync.engine.options import MAX_STUDENT_ID, SyncOptions
+from student_sync.engine.options import SyncOptions
 from student_sync.engine.sis import FitLimits, SisSchema, declared_limits
 from student_sync.engine.transform import display_id, parse_student_id
 from student_sync.engine.workers import InlineTransformer, Pending, Transformer
@@ -226,7 +226,7 @@ class Planner:
         self, row: dict[str, Any], state: StateRow | None
     ) -> PlannedStudent | Rejection | None:
         """What can be decided without transforming the row; None when it must be."""
-        student_id = _student_id(row.get("id"))
+        student_id = parse_student_id(row.get("id"))
         if isinstance(student_id, Rejection):
             return Rejection(*_raw_ids(row), student_id.reason, student_id.detail)
         if row["_key"] in self.duplicate_keys:
@@ -377,16 +377,6 @@ _GATED_MODES = ("create-only", "update-only")  # the modes ``gate`` can refuse a
 def _raw_ids(row: dict[str, Any]) -> tuple[str, str]:
     """The row's id and IPK as a rejection shows them (only rejected rows need them)."""
     return display_id(row.get("id")), display_id(row.get("ipk")).strip()
-
-
-def _student_id(raw_id: object) -> int | Rejection:
-    """``parse_student_id``, with plain digits in range (nearly every row) taken at once:
-    such text has no spaces to trim and is no null marker, so both give the same int."""
-    if type(raw_id) is str and raw_id.isascii() and raw_id.isdigit():
-        value = int(raw_id)
-        if 1 <= value <= MAX_STUDENT_ID:
-            return value
-    return parse_student_id(raw_id)
 
 
 def key_order(key: str) -> tuple[int, str]:
