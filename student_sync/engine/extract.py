@@ -322,7 +322,9 @@ def iter_legacy_pages(
     """Pages of legacy rows in student-id order; ``--limit`` counts rows after every filter."""
     page_size = max(options.page_size, options.batch_size)
     remaining = options.limit
-    if walks_whole_table(conn, options):
+    if walks_whole_table(conn, options) and KEYSET_INDEX_NAME in index_names(
+        conn, source.table.name
+    ):
         conn.execute(select(func.set_config("enable_sort", "off", True)))
     after: tuple | None = None
     seen_at_after = 0  # rows equal to ``after`` already read: exact duplicates tie in the order
@@ -363,7 +365,11 @@ def walks_whole_table(conn: Connection, options: SyncOptions) -> bool:
     of it (a page being a large share of the table): at 50,000 rows each page of a first
     load cost ~0.7 s of two server processes against ~0.12 s through the index. It already
     walks the index on a large table, and on any rerun, where its filter keeps few rows.
-    The setting is local to the read's transaction (``set_config(..., true)``).
+    The setting is local to the read's transaction (``set_config(..., true)``), and only set
+    when the keyset index is there (not on a dry run's first walk, nor on a read-only legacy
+    database): without it the sort cannot be avoided, and a disabled sort's cost (10^10)
+    puts every page statement over PostgreSQL's JIT threshold, so each page was compiled
+    (~0.1 s a statement).
     """
     return conn.dialect.name == "postgresql" and options.window.is_open and not options.id_ranges
 

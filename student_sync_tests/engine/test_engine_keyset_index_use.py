@@ -170,3 +170,44 @@ def test_a_walk_over_an_id_range_or_a_date_window_leaves_the_plan_to_postgresql(
     walked, plans = _explained_pages(small_pg_legacy, ranged)
     assert walked == 100
     assert plans
+
+
+@pytest.mark.postgres
+def test_without_the_keyset_index_sorting_stays_on_and_no_page_is_jit_compiled(pg_url) -> None:
+    # A dry run walks before any index exists, and a read-only legacy database never gets
+    # one. Sorting switched off there cannot avoid the sort: it only gave every page the
+    # disabled sort's cost, over PostgreSQL's JIT threshold, so each page statement was
+    # compiled (a 40-row table walked 7 rows a page took seconds).
+    rows = [legacy_row(f"{n:05d}", str(n)) for n in range(1, 41)]
+    engine = legacy_engine(pg_url, rows)
+    seen: list[tuple[str, str]] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if "ORDER BY" in statement and "LIMIT" in statement:
+            plan = cursor.connection.execute("EXPLAIN " + statement, parameters).fetchall()
+            (sort,) = cursor.connection.execute("SHOW enable_sort").fetchone()
+            seen.append(("\n".join(r[0] for r in plan), sort))
+
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        with engine.connect() as conn:
+            source = LegacySource.reflect(conn)
+            assert extract.walks_whole_table(conn, SyncOptions())
+            options = SyncOptions(page_size=7, batch_size=1)
+            walked = list(extract.iter_legacy_pages(conn, source, options))
+    finally:
+        event.remove(engine, "before_cursor_execute", explain)
+        engine.dispose()
+    assert sum(len(page) for page in walked) == 40
+    assert len(seen) == 6
+    for plan, sort in seen:
+        assert sort == "on", plan
+        assert "JIT" not in plan, plan
+
+
+@pytest.mark.postgres
+def test_with_the_keyset_index_a_whole_table_walk_switches_sorting_off(small_pg_legacy) -> None:
+    with small_pg_legacy.connect() as conn:
+        source = LegacySource.reflect(conn)
+        next(iter(extract.iter_legacy_pages(conn, source, SyncOptions(page_size=100))))
+        assert conn.exec_driver_sql("SHOW enable_sort").scalar_one() == "off"
