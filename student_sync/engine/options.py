@@ -20,8 +20,10 @@ DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
 DEFAULT_BATCH_SIZE = 100
 # The largest batch a run takes: the rows of about three batches are in memory at once (one
 # being read, one being normalized, one being written). At 20,000 a 1,000,000-row first load
-# peaks at ~300 MB in the run's process plus ~75 MB in its transform worker; a larger
-# --batch-size is clamped to this (``validate``), not refused, so an old script still runs.
+# peaks at ~300 MB in the run's process plus ~75 MB in its transform worker, but a forced
+# rewrite at ~355 + 80 MB, past the 400 MB line (371 MB in all at 15,000: issue 18, session
+# 6); a larger --batch-size is clamped to this (``validate``), not refused, so an old script
+# still runs.
 MAX_BATCH_SIZE = 20_000
 MASS_DELETE_THRESHOLD = 0.02
 MAX_STUDENT_ID = 2_147_483_647  # people_studentprofile.student_id is a 32-bit integer
