@@ -150,12 +150,18 @@ def test_rejections_are_stored_and_resolved(db: str, tmp_path) -> None:
 
 
 def test_modes(db: str, tmp_path) -> None:
+    # Refused rows carry their legacy id and IPK as the legacy table holds them.
+    gated = {(f"{n:05d}", str(100000 + n)) for n in (1, 2, 3, 4, 5, 9, 10)}
     update_only = run(db, tmp_path, mode="update-only")
     assert update_only.counters.rejections["NOT_FOUND"] == 7
     assert update_only.counters.classes["create"] == 0
+    refused = update_only.summary.rejections
+    assert {(r.legacy_id, r.ipk) for r in refused if r.reason == "NOT_FOUND"} == gated
     run(db, tmp_path)
     create_only = run(db, tmp_path, mode="create-only")
     assert create_only.counters.rejections["EXISTS"] == 7
+    refused = create_only.summary.rejections
+    assert {(r.legacy_id, r.ipk) for r in refused if r.reason == "EXISTS"} == gated
 
 
 def test_student_id_range_is_inclusive_and_ignores_bad_ids(db: str, tmp_path) -> None:

@@ -34,12 +34,14 @@ def is_live(state: StateRow | None) -> bool:
     return state is not None and state.person_id is not None
 
 
-def gate(mode: str, state: StateRow | None, raw_id: str, ipk: str) -> Rejection | None:
-    """Mode gates: create-only refuses existing students, update-only unknown ones."""
+def gate(mode: str, state: StateRow | None) -> tuple[str, str] | None:
+    """Mode gates: create-only refuses existing students, update-only unknown ones; the
+    rejection's (reason, detail), or None (the planner adds the row's ids only to a row
+    refused)."""
     if mode == "create-only" and is_live(state):
-        return Rejection(raw_id, ipk, "EXISTS", "student already exists (mode create-only)")
+        return "EXISTS", "student already exists (mode create-only)"
     if mode == "update-only" and not is_live(state):
-        return Rejection(raw_id, ipk, "NOT_FOUND", "student not in the target (mode update-only)")
+        return "NOT_FOUND", "student not in the target (mode update-only)"
     return None
 
 
@@ -253,11 +255,10 @@ class Planner:
     ) -> PlannedStudent | Rejection:
         if isinstance(record, Rejection):
             return record  # a broken row is broken whatever the mode
-        mode = self.options.mode
-        if mode in _GATED_MODES and not (record.deleted and not is_live(state)):
-            rejected = gate(mode, state, *_raw_ids(row))
-            if rejected:
-                return rejected
+        if not (record.deleted and not is_live(state)):
+            refused = gate(self.options.mode, state)
+            if refused:
+                return Rejection(*_raw_ids(row), *refused)
         digest = row.get("_digest")
         row_class = classify(record, state, force_update=self.options.force_update)
         planned = PlannedStudent(
@@ -369,9 +370,6 @@ class Planner:
         for start in range(0, len(vanished), size):
             self.batch_number += 1
             yield PlanBatch(number=self.batch_number, vanished=vanished[start : start + size])
-
-
-_GATED_MODES = ("create-only", "update-only")  # the modes ``gate`` can refuse a row in
 
 
 def _raw_ids(row: dict[str, Any]) -> tuple[str, str]:
