@@ -158,6 +158,9 @@ class LegacySource:
         """
         return Index(KEYSET_INDEX_NAME, *self.order_columns)
 
+    def has_keyset_index(self, conn: Connection) -> bool:
+        return KEYSET_INDEX_NAME in index_names(conn, self.table.name)
+
     def digits_only(self, expr: ColumnElement) -> ColumnElement:
         return digits_only(expr, self.dialect)
 
@@ -276,7 +279,7 @@ def ensure_keyset_index(engine: Engine, source: LegacySource) -> bool:
     """
     try:
         with engine.begin() as conn:
-            if KEYSET_INDEX_NAME not in index_names(conn, source.table.name):
+            if not source.has_keyset_index(conn):
                 source.keyset_index().create(conn)
     except DBAPIError:
         return False
@@ -322,9 +325,11 @@ def iter_legacy_pages(
     """Pages of legacy rows in student-id order; ``--limit`` counts rows after every filter."""
     page_size = max(options.page_size, options.batch_size)
     remaining = options.limit
-    if walks_whole_table(conn, options) and KEYSET_INDEX_NAME in index_names(
-        conn, source.table.name
-    ):
+    if walks_whole_table(conn, options) and source.has_keyset_index(conn):
+        # Only where the index is (not on a dry run's first walk, nor on a legacy database
+        # the sync may not index): without it the sort cannot be avoided, and a disabled
+        # sort's cost (10^10) put every page statement over PostgreSQL's JIT threshold, so
+        # each page was compiled (~0.1 s a statement).
         conn.execute(select(func.set_config("enable_sort", "off", True)))
     after: tuple | None = None
     seen_at_after = 0  # rows equal to ``after`` already read: exact duplicates tie in the order
@@ -365,11 +370,8 @@ def walks_whole_table(conn: Connection, options: SyncOptions) -> bool:
     of it (a page being a large share of the table): at 50,000 rows each page of a first
     load cost ~0.7 s of two server processes against ~0.12 s through the index. It already
     walks the index on a large table, and on any rerun, where its filter keeps few rows.
-    The setting is local to the read's transaction (``set_config(..., true)``), and only set
-    when the keyset index is there (not on a dry run's first walk, nor on a read-only legacy
-    database): without it the sort cannot be avoided, and a disabled sort's cost (10^10)
-    puts every page statement over PostgreSQL's JIT threshold, so each page was compiled
-    (~0.1 s a statement).
+    The setting is local to the read's transaction (``set_config(..., true)``); it is set
+    only where the keyset index exists (``iter_legacy_pages``).
     """
     return conn.dialect.name == "postgresql" and options.window.is_open and not options.id_ranges
 

@@ -99,22 +99,29 @@ def test_a_keyset_page_reads_the_index_in_order(sqlite_engine) -> None:
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-def _explained_pages(engine: Engine, options: SyncOptions) -> tuple[int, list[str]]:
-    """Rows walked (as a sync walks them: unchanged rows left in the database), and
-    PostgreSQL's plan of every page statement, asked on the walk's own connection and
-    transaction (so under whatever the walk set) just before it runs."""
+_AS_A_SYNC = SkipUnchanged("v")  # unchanged rows left in the database, as a sync walks
+
+
+def _explained_pages(
+    engine: Engine, options: SyncOptions, skip: SkipUnchanged | None = _AS_A_SYNC
+) -> tuple[int, list[str]]:
+    """Rows walked (by default as a sync walks them: unchanged rows left in the database),
+    and PostgreSQL's plan of every page statement, asked on the walk's own connection and
+    transaction (so under whatever the walk set) just before it runs; each plan ends with
+    the line ``enable_sort = on|off`` as the walk had it then."""
     plans: list[str] = []
 
     def explain(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
         if "ORDER BY" in statement and "LIMIT" in statement:
             rows = cursor.connection.execute("EXPLAIN " + statement, parameters).fetchall()
-            plans.append("\n".join(r[0] for r in rows))
+            (sort,) = cursor.connection.execute("SHOW enable_sort").fetchone()
+            plans.append("\n".join([*(r[0] for r in rows), f"enable_sort = {sort}"]))
 
     event.listen(engine, "before_cursor_execute", explain)
     try:
         with engine.connect() as conn:
             source = LegacySource.reflect(conn)
-            pages = extract.iter_legacy_pages(conn, source, options, SkipUnchanged("v"))
+            pages = extract.iter_legacy_pages(conn, source, options, skip)
             walked = sum(len(p) for p in pages)
     finally:
         event.remove(engine, "before_cursor_execute", explain)
@@ -149,6 +156,7 @@ def test_a_whole_table_walk_on_postgresql_reads_the_index_not_a_sort(small_pg_le
     for plan in plans:
         assert KEYSET_INDEX_NAME in plan, plan
         assert "Sort" not in plan, plan
+        assert plan.endswith("enable_sort = off"), plan
 
 
 @pytest.mark.postgres
@@ -178,36 +186,16 @@ def test_without_the_keyset_index_sorting_stays_on_and_no_page_is_jit_compiled(p
     # one. Sorting switched off there cannot avoid the sort: it only gave every page the
     # disabled sort's cost, over PostgreSQL's JIT threshold, so each page statement was
     # compiled (a 40-row table walked 7 rows a page took seconds).
-    rows = [legacy_row(f"{n:05d}", str(n)) for n in range(1, 41)]
-    engine = legacy_engine(pg_url, rows)
-    seen: list[tuple[str, str]] = []
-
-    def explain(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if "ORDER BY" in statement and "LIMIT" in statement:
-            plan = cursor.connection.execute("EXPLAIN " + statement, parameters).fetchall()
-            (sort,) = cursor.connection.execute("SHOW enable_sort").fetchone()
-            seen.append(("\n".join(r[0] for r in plan), sort))
-
-    event.listen(engine, "before_cursor_execute", explain)
+    engine = legacy_engine(pg_url, [legacy_row(f"{n:05d}", str(n)) for n in range(1, 41)])
     try:
         with engine.connect() as conn:
-            source = LegacySource.reflect(conn)
             assert extract.walks_whole_table(conn, SyncOptions())
-            options = SyncOptions(page_size=7, batch_size=1)
-            walked = list(extract.iter_legacy_pages(conn, source, options))
+        options = SyncOptions(page_size=7, batch_size=1)
+        walked, plans = _explained_pages(engine, options, skip=None)
     finally:
-        event.remove(engine, "before_cursor_execute", explain)
         engine.dispose()
-    assert sum(len(page) for page in walked) == 40
-    assert len(seen) == 6
-    for plan, sort in seen:
-        assert sort == "on", plan
+    assert walked == 40
+    assert len(plans) == 6
+    for plan in plans:
+        assert plan.endswith("enable_sort = on"), plan
         assert "JIT" not in plan, plan
-
-
-@pytest.mark.postgres
-def test_with_the_keyset_index_a_whole_table_walk_switches_sorting_off(small_pg_legacy) -> None:
-    with small_pg_legacy.connect() as conn:
-        source = LegacySource.reflect(conn)
-        next(iter(extract.iter_legacy_pages(conn, source, SyncOptions(page_size=100))))
-        assert conn.exec_driver_sql("SHOW enable_sort").scalar_one() == "off"
