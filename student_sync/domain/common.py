@@ -134,3 +134,19 @@ def fold(text: str) -> str:
             continue
         out.append(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " ")
     return _WS.sub(" ", "".join(out)).strip()
+
+
+class Translation:
+    """``str.translate`` by a fixed table, skipped where it cannot change the text: ASCII text
+    holding none of the table's ASCII characters (nearly every legacy name) comes back as it
+    is, so the rules need not each keep their own list of the characters that matter."""
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self._table = str.maketrans(mapping)
+        ascii_keys = "".join(k for k in mapping if k.isascii())
+        self._ascii = re.compile(f"[{re.escape(ascii_keys)}]") if ascii_keys else None
+
+    def __call__(self, text: str) -> str:
+        if text.isascii() and (self._ascii is None or self._ascii.search(text) is None):
+            return text
+        return text.translate(self._table)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .common import DomainWarning, Parsed, clean_text, warn
+from .common import DomainWarning, Parsed, Translation, clean_text, warn
 from .limon import contains_khmer, khmer_problems, limon_to_unicode
 
 _NOT_LIMON_LEFTOVER = re.compile(r"[A-Za-z\u00c0-\u00ff]")
@@ -32,7 +32,7 @@ _NO_LETTERS = re.compile(r"^[\W\d_]+$")
 # Markers of the English name column (names.py): $$, <CODE>, {AF}, (ST), [remark].
 _NAME_MARKERS = re.compile(r"\$+|<[^<>]*>|\{[^{}]*\}|\([^()]*\)|\[[^\[\]]*\]")
 _NAME_MARKER_START = re.compile(r"[$<{(\[]")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
+_APOSTROPHES = Translation({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
 # A word as Latin names are written: lower, Title or upper case in each part.
 _LATIN_PART = r"(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)"
 _LATIN_WORD = re.compile(rf"{_LATIN_PART}(?:['-]{_LATIN_PART})*")
@@ -42,9 +42,7 @@ _NOTHING: _Candidate = (None, False, ())
 
 
 def _words(text: str) -> list[str]:
-    if not text.isascii() or "`" in text:  # the only ASCII character translated
-        text = text.translate(_APOSTROPHES)
-    return text.replace(",", " ").split()
+    return _APOSTROPHES(text).replace(",", " ").split()
 
 
 def english_words(name: object) -> frozenset[str]:

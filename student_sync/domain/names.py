@@ -13,14 +13,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .common import DomainRejection, clean_text
+from .common import DomainRejection, Translation, clean_text
 
 _FLAG_CODES = frozenset({"AF", "ST"})
 _GROUP = re.compile(r"<([^<>]*)>|\{([^{}]*)\}|\(([^()]*)\)|\[([^\[\]]*)\]")
 _BRACKET = re.compile(r"[<>{}()\[\]]")
 _REMARK = re.compile(r"\[([^\[\]]*)\]")
 _CODE_SPLIT = re.compile(r"[\s,;/+&|]+")
-_APOSTROPHES = str.maketrans(
+_APOSTROPHES = Translation(
     {
         "\u2019": "'",
         "\u2018": "'",
@@ -117,8 +117,7 @@ def parse_name(raw: object) -> ParsedName:
     text = clean_text(raw)
     if text is None:
         raise DomainRejection("MISSING_NAME", "name is empty or a null marker")
-    if not text.isascii() or "`" in text:  # the only ASCII character translated
-        text = text.translate(_APOSTROPHES)
+    text = _APOSTROPHES(text)
     is_frozen = "$$" in text
     text = text.replace("$", " ")
 
