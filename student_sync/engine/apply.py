@@ -27,7 +27,7 @@ from student_sync.engine.bulk import (
     upsert,
 )
 from student_sync.engine.model import PlanBatch, PlannedStudent, SponsorshipAction, StateRow
-from student_sync.engine.sis import SisSchema, SisTable, reflect_sis
+from student_sync.engine.sis import SisSchema, reflect_sis
 from student_sync.engine.target import member_of
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})  # no registrar edits kept
@@ -99,55 +99,20 @@ def apply_batch(
 
 # --------------------------------------------------------------------------- students
 def _live_row(
-    p: PlannedStudent, part: Literal["person", "profile"], now: datetime
-) -> dict[str, Any]:
-    """The person's or the profile's columns as the sync writes them, live, with the
-    registrar's edits kept (on-conflict keep-sis); the caller adds the row's id, or a new
-    row's creation columns."""
-    assert p.record is not None
-    return {
-        **(p.record.person if part == "person" else p.record.profile),
-        **p.kept.get(part, _NOTHING),
-        "updated_at": now,
-        "is_deleted": False,
-        "deleted_at": None,
-    }
-
-
-def _insert_students(
-    conn: Connection, sis: SisSchema, creates: list[PlannedStudent], now: datetime
-) -> tuple[list[int], list[int]]:
-    """Insert the person, then the profile, of each new student; their ids, in order.
-
-    The builders' fresh dicts are completed in place: an initial load builds millions of
-    them, and every extra dict per row is garbage-collector work.
-    """
-    unique_ids = new_uuids(len(creates), as_text=is_postgres(conn))
-    people = [  # one builder's rows at a time (people freed once written)
-        _new_row(sis.person, p, "person", now, {"unique_id": unique_id, "created_at": now})
-        for p, unique_id in zip(creates, unique_ids, strict=True)
-    ]
-    person_ids = insert_returning_ids(conn, schema.person, people, key="unique_id")
-    del people, unique_ids  # written: the profiles' rows need not wait beside them
-    profiles = [
-        _new_row(sis.profile, p, "profile", now, {"person_id": person_id, "created_at": now})
-        for p, person_id in zip(creates, person_ids, strict=True)
-    ]
-    return person_ids, insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
-
-
-def _new_row(
-    table: SisTable,
     p: PlannedStudent,
     part: Literal["person", "profile"],
     now: datetime,
-    creation: dict[str, Any],
+    *,
+    defaults: Mapping[str, Any] = _NOTHING,
+    creation: Mapping[str, Any] = _NOTHING,
 ) -> dict[str, Any]:
-    """``table.for_insert`` of the live row plus ``creation``, built as one dict: the same
-    keys in the same order and the same values, without the two dicts in between."""
+    """The person's or the profile's columns as the sync writes them, live, with the
+    registrar's edits kept (on-conflict keep-sis). A new row's Django ``defaults`` (as
+    ``SisTable.for_insert`` puts them first) and its ``creation`` columns (last) go into the
+    same dict: an initial load builds millions, and every dict in between is work."""
     assert p.record is not None
     return {
-        **table.insert_defaults,
+        **defaults,
         **(p.record.person if part == "person" else p.record.profile),
         **p.kept.get(part, _NOTHING),
         "updated_at": now,
@@ -155,6 +120,28 @@ def _new_row(
         "deleted_at": None,
         **creation,
     }
+
+
+def _insert_students(
+    conn: Connection, sis: SisSchema, creates: list[PlannedStudent], now: datetime
+) -> tuple[list[int], list[int]]:
+    """Insert the person, then the profile, of each new student; their ids, in order."""
+    unique_ids = new_uuids(len(creates), as_text=is_postgres(conn))
+    defaults = sis.person.insert_defaults
+    people = [  # one builder's rows at a time (people freed once written)
+        _live_row(p, "person", now, defaults=defaults, creation={"unique_id": u, "created_at": now})
+        for p, u in zip(creates, unique_ids, strict=True)
+    ]
+    person_ids = insert_returning_ids(conn, schema.person, people, key="unique_id")
+    del people, unique_ids  # written: the profiles' rows need not wait beside them
+    defaults = sis.profile.insert_defaults
+    profiles = [
+        _live_row(
+            p, "profile", now, defaults=defaults, creation={"person_id": i, "created_at": now}
+        )
+        for p, i in zip(creates, person_ids, strict=True)
+    ]
+    return person_ids, insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
 
 
 def _rewrite_students(conn: Connection, updates: list[PlannedStudent], now: datetime) -> None:
