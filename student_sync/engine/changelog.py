@@ -114,6 +114,10 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+# One packer per part: its columns' CRCs as big-endian 32-bit words.
+_PACKS = {part: struct.Struct(f">{len(c)}I").pack for part, c in OWNED.items()}
+
+
 def digests(part: str, values: Mapping[str, Any] | None) -> str | None:
     """The compact record of what was written to one part: one digest per owned column."""
     if values is None:
@@ -121,7 +125,7 @@ def digests(part: str, values: Mapping[str, Any] | None) -> str | None:
     columns, get = OWNED[part], values.get
     # Text (most values) inline: a call per value was most of a create's bookkeeping.
     crcs = [zlib.crc32(v.encode(), 1) if type(v) is str else _crc(v) for v in map(get, columns)]
-    return struct.pack(f">{len(columns)}I", *crcs).hex()
+    return _PACKS[part](*crcs).hex()
 
 
 def split_digests(part: str, text: str | None) -> dict[str, str] | None:
@@ -303,8 +307,7 @@ def _log_create(p: PlannedStudent, tables: Mapping[str, str], log: Any) -> dict[
     for part, values in parts:
         fast = None if p.kept or values is None else _created_part(values, _CREATE_HEADS[part])
         if fast is None:  # the general path: the same text and digests
-            columns = ("student_id", *OWNED[part]) if part == "profile" else OWNED[part]
-            log(p.student_id, tables[part], "create", _created(values, columns))
+            log(p.student_id, tables[part], "create", _created(values, _CREATED_COLUMNS[part]))
             written[part] = digests(part, written_values(p, part))
         else:
             log(p.student_id, tables[part], "create", fast[0])
@@ -318,12 +321,9 @@ def _create_heads(columns: Sequence[str], digested: Sequence[str]) -> tuple[Any,
 
 
 _encode_text = json.encoder.encode_basestring  # what ``_to_json`` makes of a str
-_CREATE_HEADS = {
-    "person": _create_heads(OWNED["person"], OWNED["person"]),
-    "profile": _create_heads(("student_id", *OWNED["profile"]), OWNED["profile"]),
-    "contact": _create_heads(OWNED["contact"], OWNED["contact"]),
-}
-_PACKS = {part: struct.Struct(f">{len(c)}I").pack for part, c in OWNED.items()}  # as ``digests``
+# The columns a created row's change lists: the owned ones, and the profile's student id.
+_CREATED_COLUMNS = {**OWNED, "profile": ("student_id", *OWNED["profile"])}
+_CREATE_HEADS = {part: _create_heads(c, OWNED[part]) for part, c in _CREATED_COLUMNS.items()}
 
 
 def _created_part(
