@@ -25,7 +25,7 @@ from student_sync.engine.model import (
 )
 from student_sync.engine.options import SyncOptions
 from student_sync.engine.sis import FitLimits, SisSchema, declared_limits
-from student_sync.engine.transform import display_id, parse_student_id
+from student_sync.engine.transform import parse_student_id, rejection_ids
 from student_sync.engine.workers import InlineTransformer, Pending, Transformer
 
 
@@ -373,8 +373,7 @@ class Planner:
 
 
 def _raw_ids(row: dict[str, Any]) -> tuple[str, str]:
-    """The row's id and IPK as a rejection shows them (only rejected rows need them)."""
-    return display_id(row.get("id")), display_id(row.get("ipk")).strip()
+    return rejection_ids(row.get("id"), row.get("ipk"))
 
 
 def key_order(key: str) -> tuple[int, str]:

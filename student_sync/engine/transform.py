@@ -56,6 +56,11 @@ def display_id(raw_id: object) -> str:
     return "" if raw_id is None else str(raw_id)
 
 
+def rejection_ids(raw_id: object, raw_ipk: object) -> tuple[str, str]:
+    """A legacy row's id and IPK as its rejection shows them (built for rejected rows only)."""
+    return display_id(raw_id), display_id(raw_ipk).strip()
+
+
 def parse_student_id(raw_id: object) -> int | Rejection:
     """A numeric id in the profile's 32-bit range, or the rejection that says why not.
 
@@ -177,14 +182,14 @@ def _ids(raw_id: object, raw_ipk: object) -> tuple[int, int | None] | Rejection:
     appears. Only an IPK that is there and is not a bigint is rejected.
     """
     student_id = parse_student_id(raw_id)
-    ipk_text = display_id(raw_ipk).strip()
     if isinstance(student_id, Rejection):
-        return Rejection(display_id(raw_id), ipk_text, student_id.reason, student_id.detail)
+        return Rejection(*rejection_ids(raw_id, raw_ipk), student_id.reason, student_id.detail)
     ipk_missing = domain.is_null(raw_ipk)
     ipk = None if ipk_missing else parse_ipk(raw_ipk)
     if ipk is None and not ipk_missing:
+        shown_id, ipk_text = rejection_ids(raw_id, raw_ipk)
         return Rejection(
-            display_id(raw_id), ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint"
+            shown_id, ipk_text, "INVALID_IPK", f"ipk {ipk_text[:40]!r} is not a bigint"
         )
     return student_id, ipk
 
@@ -206,7 +211,7 @@ def transform(
     try:
         name = domain.parse_name(get("name"))
     except domain.DomainRejection as exc:
-        return Rejection(display_id(raw_id), display_id(raw_ipk).strip(), exc.code, exc.detail)
+        return Rejection(*rejection_ids(raw_id, raw_ipk), exc.code, exc.detail)
 
     warnings: list[domain.DomainWarning] = [_MISSING_IPK] if ipk is None else []
     codes = _known_codes(name.sponsor_codes, known_sponsors, warnings) if name.sponsor_codes else ()
