@@ -13,7 +13,10 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from student_sync import demo
-from student_sync.engine.db import make_engine, normalize_url
+from student_sync.engine import extract
+from student_sync.engine.db import DatabaseUrls, make_engine, normalize_url
+from student_sync.engine.options import SyncOptions
+from student_sync.engine.run import sync
 from student_sync.engine.workers import (
     AUTO_MIN_ROWS,
     InlineTransformer,
@@ -202,3 +205,52 @@ def test_bulk_uuids_are_distinct_version_4_values() -> None:
     assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in parsed)
     assert [str(u) for u in parsed] == texts  # canonical text, as PostgreSQL prints it
     assert all(isinstance(u, uuid.UUID) for u in new_uuids(3, as_text=False))
+
+
+def test_a_batch_larger_than_a_page_is_cut_from_several_pages(twin_urls, tmp_path) -> None:
+    """``--batch-size`` above the page size: every batch but the last holds batch-size rows
+    (one transaction each), the pages read stay page-sized, and the end state is the one a
+    single page gives."""
+    paged, whole = twin_urls
+    rows = [legacy_row(i) for i in range(1, 62)]
+    for url in twin_urls:
+        write_legacy(url, rows)
+    options = SyncOptions(batch_size=25, page_size=10, workers=2, reports_dir=tmp_path / "r")
+    engine = make_engine(normalize_url(paged))
+    try:
+        with engine.connect() as conn:
+            source = extract.LegacySource.reflect(conn)
+            pages = extract.iter_legacy_pages(conn, source, options)
+            assert [len(page) for page in pages] == [10] * 6 + [1]
+    finally:
+        engine.dispose()
+    progress: list[tuple[int, int]] = []
+    result = sync(
+        DatabaseUrls(normalize_url(paged), normalize_url(paged)),
+        options,
+        now=NOW,
+        progress=lambda p: progress.append((p["batch"], p["processed"])),
+    )
+    assert progress == [(1, 25), (2, 50), (3, 61)]
+    assert result.counters.classes["create"] == 61
+    run(whole, tmp_path / "one", now=NOW, workers=0, batch_size=25, page_size=1000)
+    assert content(paged) == content(whole)
+
+
+def test_a_school_email_claimed_in_a_batch_not_yet_written_binds_the_next_page(
+    db_url: str, tmp_path
+) -> None:
+    """A batch spanning two pages is written after both are planned: the second page must
+    see the first page's claims although the database does not hold them yet."""
+    init_db(db_url)
+    write_legacy(
+        db_url,
+        [
+            legacy_row(i, school_email="shared@school.example" if i in (3, 15) else None)
+            for i in range(1, 31)
+        ],
+    )
+    result = run(db_url, tmp_path, now=NOW, workers=2, batch_size=30, page_size=10)
+    assert result.summary.status == "completed"
+    assert result.counters.rejections == {"DUPLICATE_SCHOOL_EMAIL": 1}
+    assert result.counters.classes["create"] == 29

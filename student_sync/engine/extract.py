@@ -323,7 +323,7 @@ def iter_legacy_pages(
     skip: SkipUnchanged | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of legacy rows in student-id order; ``--limit`` counts rows after every filter."""
-    page_size = max(options.page_size, options.batch_size)
+    page_size = options.page_size  # a larger batch is cut from several pages (``Planner``)
     remaining = options.limit
     if walks_whole_table(conn, options) and source.has_keyset_index(conn):
         # Only where the index is (not on a dry run's first walk, nor on a legacy database

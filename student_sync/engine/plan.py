@@ -162,6 +162,11 @@ class Planner:
     # (an index probe per row saved: ~10% of a 1,000,000-row first load).
     state_empty_at_start: bool = False
     _last_key_read: tuple[int, str] | None = field(default=None, init=False, repr=False)
+    # Planned rows of the pages finished so far that do not fill a batch yet: a batch is cut
+    # from the stream of planned rows, not from one page, so a batch larger than a page
+    # (``--batch-size`` above ``page_size``) does not make the pages read and normalized
+    # ahead of it as large as itself.
+    _carry: list[PlannedStudent | Rejection] = field(default_factory=list, init=False, repr=False)
 
     def _keys_to_look_up(self, rows: list[dict[str, Any]]) -> list[str]:
         keys = [r["_key"] for r in rows if r["_key"] is not None]
@@ -196,8 +201,10 @@ class Planner:
         return PreparedPage(slim, states, screened, pending)
 
     def finish(self, conn: Connection, page: PreparedPage) -> Iterator[PlanBatch]:
-        """Classify the transformed rows, plan their children, cut the page into batches."""
-        if self.claims_committed_per_page:
+        """Classify the transformed rows, plan their children and cut the full batches; the
+        rows that do not fill one wait for the next page (or ``flush``)."""
+        if self.claims_committed_per_page and not self._carry:
+            # Every row planned so far is committed: the database answers for their emails.
             self.email_claims.clear()
         records = iter(page.transformed())  # already fitted to ``self.limits``
         planned: list[PlannedStudent | Rejection] = [
@@ -213,16 +220,29 @@ class Planner:
             else p
             for p in planned
         ]
+        if self._carry:
+            planned = self._carry + planned
         size = self.options.batch_size
-        for start in range(0, len(planned), size):
-            self.batch_number += 1
-            batch = PlanBatch(number=self.batch_number)
-            for item in planned[start : start + size]:
-                if isinstance(item, Rejection):
-                    batch.rejections.append(item)
-                else:
-                    batch.students.append(item)
-            yield batch
+        whole = len(planned) - len(planned) % size
+        self._carry = planned[whole:]
+        for start in range(0, whole, size):
+            yield self._batch(planned[start : start + size])
+
+    def flush(self) -> Iterator[PlanBatch]:
+        """The last batch: the planned rows no full batch took, once the pages are done."""
+        if self._carry:
+            carried, self._carry = self._carry, []
+            yield self._batch(carried)
+
+    def _batch(self, items: list[PlannedStudent | Rejection]) -> PlanBatch:
+        self.batch_number += 1
+        batch = PlanBatch(number=self.batch_number)
+        for item in items:
+            if isinstance(item, Rejection):
+                batch.rejections.append(item)
+            else:
+                batch.students.append(item)
+        return batch
 
     def _screen(
         self, row: dict[str, Any], state: StateRow | None

@@ -17,7 +17,7 @@ import gc
 import hashlib
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -375,6 +375,7 @@ def _plan(run: _Run, *, applied_as_planned: bool) -> Iterator[PlanBatch]:
                 yield from _planned(run, planner, ahead.popleft())
         while ahead:
             yield from _planned(run, planner, ahead.popleft())
+        yield from _counted(run, planner.flush())
     if skip is not None:
         # A full scan reads every row of the slice but those ``skip`` left in the database:
         # the rest of the count is theirs (no second pass over the table to count them).
@@ -441,9 +442,15 @@ def _planned(run: _Run, planner: Planner, page: PreparedPage) -> Iterator[PlanBa
     with run.sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
         batches = list(planner.finish(conn, page))
     del page  # its records live on in the batches; the rest (keys, states) is done with
-    batches.reverse()  # popped in order: a batch is released once written
-    while batches:
-        batch = batches.pop()
+    yield from _counted(run, batches)
+
+
+def _counted(run: _Run, batches: Iterable[PlanBatch]) -> Iterator[PlanBatch]:
+    """Batches counted into the run as they are yielded, each released once written."""
+    pending = list(batches)
+    pending.reverse()  # popped in order
+    while pending:
+        batch = pending.pop()
         run.tally(batch)
         yield batch
         del batch
