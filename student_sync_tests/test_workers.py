@@ -254,3 +254,26 @@ def test_a_school_email_claimed_in_a_batch_not_yet_written_binds_the_next_page(
     assert result.summary.status == "completed"
     assert result.counters.rejections == {"DUPLICATE_SCHOOL_EMAIL": 1}
     assert result.counters.classes["create"] == 29
+
+
+def test_a_school_email_an_update_gives_up_is_free_for_a_later_page_in_a_dry_run(
+    db_url: str, tmp_path
+) -> None:
+    """Student 3 moves to a new email and student 250, two pages later, takes the old one:
+    the dry run must see the old email freed, as the real run does once student 3's batch is
+    written (its counts equal the real run's). Forced, so that the unchanged rows between
+    them are read too (in one page, the move is refused until the next run)."""
+    init_db(db_url)
+    rows = [legacy_row(i) for i in range(1, 301)]
+    rows[2]["school_email"] = "old@school.example"
+    write_legacy(db_url, rows)
+    run(db_url, tmp_path, now=NOW, workers=0, **SMALL_PAGES)
+    rows[2]["school_email"] = "new@school.example"
+    rows[249]["school_email"] = "old@school.example"
+    write_legacy(db_url, rows)
+    forced = {"force_update": True, **SMALL_PAGES}
+    dry = run(db_url, tmp_path, now=NOW, workers=2, dry_run=True, **forced)
+    real = run(db_url, tmp_path, now=NOW, workers=2, **forced)
+    for result in (dry, real):
+        assert result.counters.rejections == {}
+        assert result.counters.classes["update"] == 300

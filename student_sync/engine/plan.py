@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table
 
 from student_sync.engine import changelog, schema, target
 from student_sync.engine.model import (
@@ -347,7 +347,7 @@ class Planner:
         changelog.check_conflicts(
             conn, updates, self.options.on_conflict, contacts, self.contact_table
         )
-        self._release_old_emails(conn, updates)
+        self._release_old_emails(updates)
 
     def _reject_ids_taken_in_sis(self, conn: Connection, creates: list[PlannedStudent]) -> None:
         """A new student whose id a profile the sync did not make already holds (the
@@ -365,25 +365,18 @@ class Planner:
                     "the sync",
                 )
 
-    def _release_old_emails(self, conn: Connection, updates: list[PlannedStudent]) -> None:
-        """An update that changes a school email frees the old one for later batches."""
-        person_ids = [
-            p.state.person_id
-            for p in updates
-            if p.row_class == "update" and p.state and p.state.person_id
-        ]
-        if not person_ids:
-            return
-        by_person = {p.state.person_id: p for p in updates if p.state}
-        t = schema.person
-        for part in target.chunked(sorted(person_ids)):
-            for pid, old in conn.execute(
-                select(t.c.id, t.c.school_email).where(target.member_of(conn, t.c.id, part))
-            ):
-                p = by_person[pid]
-                new = p.record.person["school_email"] if p.record else None
-                if old and old != new and self.email_claims.get(old) in (None, f"s{p.student_id}"):
-                    self.email_claims[old] = None
+    def _release_old_emails(self, updates: list[PlannedStudent]) -> None:
+        """An update that changes a school email frees the old one for later batches.
+
+        The old email is the person's as ``changelog.check_conflicts`` just read it
+        (``p.before``): no second read of the same rows."""
+        for p in updates:
+            person = p.before.get("person")
+            if p.row_class != "update" or person is None or p.record is None:
+                continue
+            old, new = person["school_email"], p.record.person["school_email"]
+            if old and old != new and self.email_claims.get(old) in (None, f"s{p.student_id}"):
+                self.email_claims[old] = None
 
     def vanished_batches(self, vanished: list[StateRow]) -> Iterator[PlanBatch]:
         size = self.options.batch_size
