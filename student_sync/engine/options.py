@@ -18,12 +18,13 @@ ON_CONFLICT: tuple[str, ...] = ("keep-sis", "legacy-wins")
 DEFAULT_CHANGE_LOG_DAYS = 400  # a school year and its summer, with room to spare
 DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
 DEFAULT_BATCH_SIZE = 100
-# The largest batch a run takes: the rows of about three batches are in memory at once (one
-# being read, one being normalized, one being written). At 20,000 a 1,000,000-row first load
-# peaks at ~300 MB in the run's process plus ~75 MB in its transform worker, but a forced
-# rewrite at ~355 + 80 MB, past the 400 MB line (371 MB in all at 15,000: issue 18, session
-# 6); a larger --batch-size is clamped to this (``validate``), not refused, so an old script
-# still runs.
+# The largest batch a run takes. In memory at once: the batch being written (its records and
+# the SIS values they replace) and two pages of at most ``page_size`` rows (one read ahead, one
+# being normalized): a batch larger than a page is cut from several pages. At 20,000 a
+# 1,000,000-row forced rewrite, the hungriest run, peaks at ~280 MB in the run's process plus
+# ~80 MB in its transform worker (issue 18, session 7; 434 MB when pages were as large as the
+# batch); a larger --batch-size is clamped to this (``validate``), not refused, so an old
+# script still runs.
 MAX_BATCH_SIZE = 20_000
 MASS_DELETE_THRESHOLD = 0.02
 MAX_STUDENT_ID = 2_147_483_647  # people_studentprofile.student_id is a 32-bit integer
