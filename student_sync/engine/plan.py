@@ -138,9 +138,9 @@ class Planner:
     # School emails claimed or released earlier in this run: lets a dry run (and a plan
     # persisted before it is applied) see what the earlier batches would have written.
     email_claims: dict[str, str | None] = field(default_factory=dict)
-    # True when each page's batches are committed before the next page is finished: the
-    # database then answers for earlier pages, and the claims need not outlive a page (keeps
-    # memory bounded by the page, not the run).
+    # True when each batch is committed before the next page is finished: the database then
+    # answers for the rows planned before, and the claims need not outlive the rows carried
+    # to the next batch (keeps memory bounded by the page and the batch, not the run).
     claims_committed_per_page: bool = False
     batch_number: int = 0
     transformer: Transformer | None = None
