@@ -554,7 +554,12 @@ def _apply_all(
 ) -> None:
     """Apply the batches in order, one transaction each, committed only while the run still
     holds the lock (a dry run only walks them)."""
+    stale = _small_statistics(run)
+    created = 0
     for batch in batches:
+        if stale and created >= target.SMALL_STATISTICS:
+            target.refresh_statistics(run.sis, stale)  # once: by index from then on
+            stale = []
         if run.writes and (batch.students or batch.rejections or batch.vanished):
             with run.sis.begin() as conn:
                 apply_batch(
@@ -567,8 +572,18 @@ def _apply_all(
                     sis=run.sis_schema,
                 )
                 run.lock.verify()
+            created += sum(p.row_class == "create" for p in batch.students)
         on_batch(batch)
         del batch  # written: released before the next page is planned, not after
+
+
+def _small_statistics(run: _Run) -> list[Any]:
+    """The SIS tables whose statistics to refresh once this run has created enough rows in
+    them (``target.tables_with_small_statistics``); none for a run that writes nothing."""
+    if not run.writes:
+        return []
+    with run.sis.connect() as conn:
+        return target.tables_with_small_statistics(conn)
 
 
 def _close_change_log(run: _Run) -> None:
