@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -39,6 +40,8 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy import column as column_clause
+from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import JSONB
 
 SYNC_SCHEMA_VERSION = 5  # == the head Alembic revision (engine/alembic/versions)
@@ -523,3 +526,14 @@ SYNC_TABLES = (
     last_written,
     conflict,
 )
+
+
+# --------------------------------------------------------------------------- PostgreSQL catalog
+# Only what the run reads of it: a table's row count as its planner statistics last saw it
+# (-1: never analyzed).
+pg_class = table_clause("pg_class", column_clause("oid"), column_clause("reltuples"))
+
+
+def analyze(table: Table) -> DDL:
+    """ANALYZE one table (PostgreSQL): fresh planner statistics."""
+    return DDL("ANALYZE %(fullname)s").against(table)

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, any_, bindparam, func, or_, select, text
-from sqlalchemy import column as sql_column
-from sqlalchemy import table as sql_table
+from sqlalchemy import Connection, Engine, Table, and_, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from student_sync.engine import schema
@@ -188,7 +186,6 @@ def sponsor_ids(conn: Connection) -> dict[str, int]:
 FOREIGN_KEY_TARGETS = (schema.person, schema.student_profile)
 # Statistics describing fewer rows than this may make that kept plan a sequential scan.
 SMALL_STATISTICS = 1_000
-_pg_class = sql_table("pg_class", sql_column("oid"), sql_column("reltuples"))
 
 
 def tables_with_small_statistics(conn: Connection) -> list[Table]:
@@ -204,8 +201,9 @@ def tables_with_small_statistics(conn: Connection) -> list[Table]:
         return []
     found = []
     for table in FOREIGN_KEY_TARGETS:
+        pg_class = schema.pg_class
         rows = conn.execute(
-            select(_pg_class.c.reltuples).where(_pg_class.c.oid == func.to_regclass(table.name))
+            select(pg_class.c.reltuples).where(pg_class.c.oid == func.to_regclass(table.name))
         ).scalar()
         if rows is not None and 0 <= rows < SMALL_STATISTICS:
             found.append(table)
@@ -218,4 +216,4 @@ def refresh_statistics(engine: Engine, tables: Sequence[Table]) -> None:
     PostgreSQL skips them with a warning, and the run goes on as before."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in tables:
-            conn.execute(text(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}"))
+            conn.execute(schema.analyze(table))
