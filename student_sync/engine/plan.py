@@ -141,7 +141,7 @@ class Planner:
     # True when each batch is committed before the next page is finished: the database then
     # answers for the rows planned before, and the claims need not outlive the rows carried
     # to the next batch (keeps memory bounded by the page and the batch, not the run).
-    claims_committed_per_page: bool = False
+    claims_committed_per_batch: bool = False
     batch_number: int = 0
     transformer: Transformer | None = None
     # The SIS as reflected at the run's start: its contact table and the limits values are
@@ -203,7 +203,7 @@ class Planner:
     def finish(self, conn: Connection, page: PreparedPage) -> Iterator[PlanBatch]:
         """Classify the transformed rows, plan their children and cut the full batches; the
         rows that do not fill one wait for the next page (or ``flush``)."""
-        if self.claims_committed_per_page and not self._carry:
+        if self.claims_committed_per_batch and not self._carry:
             # Every row planned so far is committed: the database answers for their emails.
             self.email_claims.clear()
         records = iter(page.transformed())  # already fitted to ``self.limits``

@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Table, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from student_sync import domain
@@ -429,7 +429,7 @@ def _planner(run: _Run, duplicates: set[str], *, applied_as_planned: bool) -> Pl
         sponsor_ids=run.sponsors,
         today=run.today,
         duplicate_keys=duplicates,
-        claims_committed_per_page=applied_as_planned,
+        claims_committed_per_batch=applied_as_planned,
         sis=run.sis_schema,
     )
     with run.sis.connect() as conn:
@@ -577,7 +577,7 @@ def _apply_all(
         del batch  # written: released before the next page is planned, not after
 
 
-def _small_statistics(run: _Run) -> list[Any]:
+def _small_statistics(run: _Run) -> list[Table]:
     """The SIS tables whose statistics to refresh once this run has created enough rows in
     them (``target.tables_with_small_statistics``); none for a run that writes nothing."""
     if not run.writes:

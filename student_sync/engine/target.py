@@ -199,9 +199,9 @@ def tables_with_small_statistics(conn: Connection) -> list[Table]:
     planned as ten pages at least, which is enough for the index."""
     if conn.dialect.name != "postgresql":
         return []
+    pg_class = schema.pg_class
     found = []
     for table in FOREIGN_KEY_TARGETS:
-        pg_class = schema.pg_class
         rows = conn.execute(
             select(pg_class.c.reltuples).where(pg_class.c.oid == func.to_regclass(table.name))
         ).scalar()
