@@ -66,3 +66,21 @@ def test_a_first_load_refreshes_statistics_that_say_empty(pg_url: str, tmp_path,
     refreshed = _statistics(pg_url)
     # Refreshed once, after the batch that reached 50 creates (60 rows), never again.
     assert all(60 <= rows < 200 for rows in refreshed.values()), refreshed
+
+
+def test_a_first_load_into_a_django_built_sis_vacuumed_while_empty_refreshes_it(
+    django_sis_url: str, tmp_path, monkeypatch
+) -> None:
+    """The same on the tables Django's own ``migrate`` builds (deferred foreign keys)."""
+    with psycopg.connect(_libpq(django_sis_url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    engine = create_engine(normalize_url(django_sis_url))
+    initialize(engine)
+    engine.dispose()
+    assert set(_statistics(django_sis_url).values()) == {0}
+    monkeypatch.setattr(target, "SMALL_STATISTICS", 50)
+    write_legacy(django_sis_url, [legacy_row(i) for i in range(1, 201)])
+    result = run(django_sis_url, tmp_path, batch_size=20)
+    assert result.summary.status == "completed"
+    assert result.counters.classes["create"] == 200
+    assert all(60 <= rows < 200 for rows in _statistics(django_sis_url).values())
