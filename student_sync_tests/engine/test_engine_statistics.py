@@ -1,6 +1,7 @@
 """A first load into SIS tables whose statistics say they are empty (VACUUMed after
-``migrate``, autovacuum off, as on this project's own PostgreSQL): the run refreshes them
-once it has created enough rows, or every foreign-key check would keep scanning the table."""
+``migrate``, autovacuum off, as on this project's own PostgreSQL) or that have none (never
+analyzed): the run refreshes them once it has created enough rows, or every foreign-key
+check, or every page's id and email lookup, would keep scanning the table."""
 
 from __future__ import annotations
 
@@ -40,17 +41,34 @@ def _initialized(url: str, *, vacuumed: bool) -> None:
             conn.execute("VACUUM ANALYZE")
 
 
-def test_tables_vacuumed_while_empty_are_found_and_fresh_ones_are_not(pg_url: str) -> None:
+def test_tables_never_analyzed_or_vacuumed_while_empty_are_found(pg_url: str) -> None:
     _initialized(pg_url, vacuumed=False)
+    assert set(_statistics(pg_url).values()) == {-1}  # as migrate leaves them
+    names = [schema.person.name, schema.student_profile.name]
     engine = create_engine(normalize_url(pg_url))
     with engine.connect() as conn:
-        assert target.tables_with_small_statistics(conn) == []  # planned as ten pages
+        assert [t.name for t in target.tables_with_small_statistics(conn)] == names
     with psycopg.connect(_libpq(pg_url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     with engine.connect() as conn:
-        found = target.tables_with_small_statistics(conn)
+        assert [t.name for t in target.tables_with_small_statistics(conn)] == names
     engine.dispose()
-    assert [t.name for t in found] == [schema.person.name, schema.student_profile.name]
+
+
+def test_a_first_load_into_tables_never_analyzed_gives_them_statistics(
+    pg_url: str, tmp_path, monkeypatch
+) -> None:
+    _initialized(pg_url, vacuumed=False)
+    monkeypatch.setattr(target, "SMALL_STATISTICS", 50)
+    write_legacy(pg_url, [legacy_row(i) for i in range(1, 201)])
+    result = run(pg_url, tmp_path, batch_size=20)
+    assert result.counters.classes["create"] == 200
+    # Analyzed once, after the batch that reached 50 creates (60 rows), never again.
+    assert all(60 <= rows < 200 for rows in _statistics(pg_url).values()), _statistics(pg_url)
+    engine = create_engine(normalize_url(pg_url))
+    with engine.connect() as conn:
+        assert target.tables_with_small_statistics(conn) == []  # nothing left to refresh
+    engine.dispose()
 
 
 def test_a_first_load_refreshes_statistics_that_say_empty(pg_url: str, tmp_path, monkeypatch):
