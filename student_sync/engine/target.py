@@ -218,8 +218,7 @@ def tables_with_small_statistics(conn: Connection) -> list[Table]:
 def refresh_statistics(engine: Engine, tables: Sequence[Table]) -> None:
     """ANALYZE the tables, outside the run's transactions: the new statistics make every
     connection plan its foreign-key checks and lookups again (by index now). Not the tables'
-    owner:
-    PostgreSQL skips them with a warning, and the run goes on as before."""
+    owner: PostgreSQL skips them with a warning, and the run goes on as before."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in tables:
             conn.execute(schema.analyze(table))
