@@ -55,35 +55,28 @@ def test_tables_never_analyzed_or_vacuumed_while_empty_are_found(pg_url: str) ->
     engine.dispose()
 
 
-def test_a_first_load_into_tables_never_analyzed_gives_them_statistics(
-    pg_url: str, tmp_path, monkeypatch
+@pytest.mark.parametrize(
+    ("vacuumed", "before"), [(True, 0), (False, -1)], ids=["vacuumed-while-empty", "never-analyzed"]
+)
+def test_a_first_load_refreshes_statistics_that_say_empty_or_are_missing(
+    pg_url: str, tmp_path, monkeypatch, vacuumed: bool, before: int
 ) -> None:
-    _initialized(pg_url, vacuumed=False)
-    monkeypatch.setattr(target, "SMALL_STATISTICS", 50)
-    write_legacy(pg_url, [legacy_row(i) for i in range(1, 201)])
-    result = run(pg_url, tmp_path, batch_size=20)
-    assert result.counters.classes["create"] == 200
-    # Analyzed once, after the batch that reached 50 creates (60 rows), never again.
-    assert all(60 <= rows < 200 for rows in _statistics(pg_url).values()), _statistics(pg_url)
-    engine = create_engine(normalize_url(pg_url))
-    with engine.connect() as conn:
-        assert target.tables_with_small_statistics(conn) == []  # nothing left to refresh
-    engine.dispose()
-
-
-def test_a_first_load_refreshes_statistics_that_say_empty(pg_url: str, tmp_path, monkeypatch):
-    _initialized(pg_url, vacuumed=True)
-    assert set(_statistics(pg_url).values()) == {0}
+    _initialized(pg_url, vacuumed=vacuumed)
+    assert set(_statistics(pg_url).values()) == {before}
     monkeypatch.setattr(target, "SMALL_STATISTICS", 50)
     write_legacy(pg_url, [legacy_row(i) for i in range(1, 201)])
     dry = run(pg_url, tmp_path, batch_size=20, dry_run=True)
     assert dry.counters.classes["create"] == 200
-    assert set(_statistics(pg_url).values()) == {0}  # a dry run writes nothing, not even these
+    assert set(_statistics(pg_url).values()) == {before}  # a dry run writes nothing, not these
     result = run(pg_url, tmp_path, batch_size=20)
     assert result.counters.classes["create"] == 200
     refreshed = _statistics(pg_url)
     # Refreshed once, after the batch that reached 50 creates (60 rows), never again.
     assert all(60 <= rows < 200 for rows in refreshed.values()), refreshed
+    engine = create_engine(normalize_url(pg_url))
+    with engine.connect() as conn:
+        assert target.tables_with_small_statistics(conn) == []  # nothing left to refresh
+    engine.dispose()
 
 
 def test_a_first_load_into_a_django_built_sis_vacuumed_while_empty_refreshes_it(
