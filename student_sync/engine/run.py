@@ -572,7 +572,8 @@ def _apply_all(
                     sis=run.sis_schema,
                 )
                 run.lock.verify()
-            created += sum(p.row_class == "create" for p in batch.students)
+            if stale:  # counted only while a refresh is still due
+                created += sum(p.row_class == "create" for p in batch.students)
         on_batch(batch)
         del batch  # written: released before the next page is planned, not after
 
