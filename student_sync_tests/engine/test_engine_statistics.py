@@ -79,16 +79,20 @@ def test_a_first_load_refreshes_statistics_that_say_empty_or_are_missing(
     engine.dispose()
 
 
-def test_a_first_load_into_a_django_built_sis_vacuumed_while_empty_refreshes_it(
-    django_sis_url: str, tmp_path, monkeypatch
+@pytest.mark.parametrize(
+    ("vacuumed", "before"), [(True, 0), (False, -1)], ids=["vacuumed-while-empty", "never-analyzed"]
+)
+def test_a_first_load_into_a_django_built_sis_refreshes_its_statistics(
+    django_sis_url: str, tmp_path, monkeypatch, vacuumed: bool, before: int
 ) -> None:
     """The same on the tables Django's own ``migrate`` builds (deferred foreign keys)."""
-    with psycopg.connect(_libpq(django_sis_url), autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
+    if vacuumed:
+        with psycopg.connect(_libpq(django_sis_url), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
     engine = create_engine(normalize_url(django_sis_url))
     initialize(engine)
     engine.dispose()
-    assert set(_statistics(django_sis_url).values()) == {0}
+    assert set(_statistics(django_sis_url).values()) == {before}
     monkeypatch.setattr(target, "SMALL_STATISTICS", 50)
     write_legacy(django_sis_url, [legacy_row(i) for i in range(1, 201)])
     result = run(django_sis_url, tmp_path, batch_size=20)
