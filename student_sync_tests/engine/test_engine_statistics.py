@@ -15,6 +15,10 @@ from student_sync.engine.initialize import initialize
 from student_sync_tests.helpers import legacy_row, run, write_legacy
 
 pytestmark = pytest.mark.postgres
+# The two starts a first load meets: statistics that say empty (reltuples 0), or none (-1).
+EMPTY_OR_MISSING = pytest.mark.parametrize(
+    ("vacuumed", "before"), [(True, 0), (False, -1)], ids=["vacuumed-while-empty", "never-analyzed"]
+)
 
 
 def _libpq(url: str) -> str:
@@ -55,9 +59,7 @@ def test_tables_never_analyzed_or_vacuumed_while_empty_are_found(pg_url: str) ->
     engine.dispose()
 
 
-@pytest.mark.parametrize(
-    ("vacuumed", "before"), [(True, 0), (False, -1)], ids=["vacuumed-while-empty", "never-analyzed"]
-)
+@EMPTY_OR_MISSING
 def test_a_first_load_refreshes_statistics_that_say_empty_or_are_missing(
     pg_url: str, tmp_path, monkeypatch, vacuumed: bool, before: int
 ) -> None:
@@ -79,9 +81,7 @@ def test_a_first_load_refreshes_statistics_that_say_empty_or_are_missing(
     engine.dispose()
 
 
-@pytest.mark.parametrize(
-    ("vacuumed", "before"), [(True, 0), (False, -1)], ids=["vacuumed-while-empty", "never-analyzed"]
-)
+@EMPTY_OR_MISSING
 def test_a_first_load_into_a_django_built_sis_refreshes_its_statistics(
     django_sis_url: str, tmp_path, monkeypatch, vacuumed: bool, before: int
 ) -> None:
