@@ -32,6 +32,7 @@ from benchmarks.scenarios import NOW, TODAY
 ROOT = Path(__file__).resolve().parent.parent
 SKIPPABLE = (
     "raw_copy",
+    "write_floor",
     "row_by_row",
     "dlt",
     "changed_1pct",
@@ -265,6 +266,8 @@ class Harness:
             c = first.get("counters")
             if not c:
                 return
+            if "write_floor" not in a.skip and _ref_missing(self.runs, size, "write_floor"):
+                self._write_floor(size, base, url)
             self.check(
                 size, "initial", "creates > 0", c["classes"]["create"] > 0, json.dumps(c["classes"])
             )
@@ -321,6 +324,21 @@ class Harness:
                     )
         finally:
             self.drop(name)
+
+    def _write_floor(self, size: int, base: str, loaded_url: str) -> None:
+        """The first load's own output COPYed back into a fresh copy (once per size)."""
+        name, url = self.clone(base, f"{size}_floor")
+        spec = {
+            "scenario": "write_floor",
+            "source": loaded_url,
+            "url": url,
+            "dump_dir": str(self.workdir / f"floor_{size}"),
+        }
+        try:
+            self.record(size, "write_floor", self.spawn(spec), kind="reference")
+        finally:
+            self.drop(name)
+            shutil.rmtree(spec["dump_dir"], ignore_errors=True)
 
     def _check_edits(self, size: int, k: dict[str, int], n: dict[str, int]) -> None:
         updates = (
@@ -434,6 +452,10 @@ class Harness:
             "cacheability": self.cacheability,
             "notes": self.notes,
         }
+
+
+def _ref_missing(runs: list[dict[str, Any]], size: int, scenario: str) -> bool:
+    return not any(r["size"] == size and r["scenario"] == scenario for r in runs)
 
 
 def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

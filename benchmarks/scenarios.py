@@ -223,6 +223,102 @@ def raw_copy(spec: Spec) -> Result:
     }
 
 
+def _written_tables(source: psycopg.Connection, target: psycopg.Connection) -> list[str]:
+    """The tables a first load filled: rows in ``source``, none in ``target`` (the base copy).
+
+    Ordered so that a table comes after those its foreign keys point to (the base copy's
+    constraints are all there, as in a real first load); the legacy table is not written.
+    """
+    names = [
+        r[0]
+        for r in source.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname = 'public' AND c.relname <> %s",
+            (LEGACY,),
+        )
+    ]
+
+    def count(conn: psycopg.Connection, name: str) -> int:
+        q = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))
+        return conn.execute(q).fetchone()[0]  # type: ignore[index]
+
+    filled = {n for n in names if count(source, n) and not count(target, n)}
+    refs: dict[str, set[str]] = {n: set() for n in filled}
+    for child, parent in source.execute(
+        "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+        "WHERE contype = 'f'"
+    ):
+        if child in filled and parent in filled and child != parent:
+            refs[child].add(parent)
+    ordered: list[str] = []
+    while refs:
+        ready = sorted(n for n, parents in refs.items() if not parents - set(ordered))
+        if not ready:
+            raise RuntimeError(f"foreign keys form a cycle among {sorted(refs)}")
+        ordered += ready
+        for n in ready:
+            del refs[n]
+    return ordered
+
+
+def write_floor(spec: Spec) -> Result:
+    """The write floor of a first load: its own output, already serialized, COPYed back.
+
+    Every table the engine's first load filled in ``source`` (SIS rows, sync state,
+    last-written digests, change log, rejections) is dumped with binary ``COPY TO`` into
+    files (untimed), then COPYed from those files into the same, empty, indexed tables of
+    ``url`` (a fresh copy of the base database: constraints, foreign keys and indexes as the
+    engine found them), in one transaction. That is what any tool writing the same rows
+    into the same tables must pay at least: no reading, no normalization, no lookups.
+    """
+    dump_dir = Path(spec["dump_dir"])
+    dump_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        psycopg.connect(libpq_url(spec["source"]), autocommit=True) as source,
+        psycopg.connect(libpq_url(spec["url"])) as target,
+    ):
+        tables = _written_tables(source, target)
+        target.rollback()
+        rows: dict[str, int] = {}
+        for name in tables:
+            ident = sql.Identifier(name)
+            rows[name] = source.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(ident)
+            ).fetchone()[0]  # type: ignore[index]
+            with (
+                (dump_dir / f"{name}.bin").open("wb") as out,
+                source.cursor().copy(
+                    sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(ident)
+                ) as copy,
+            ):
+                for block in copy:
+                    out.write(block)
+        per_table: dict[str, float] = {}
+        t0 = perf_counter()
+        for name in tables:
+            t = perf_counter()
+            statement = sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(name))
+            with (
+                (dump_dir / f"{name}.bin").open("rb") as data,
+                target.cursor().copy(statement) as copy,
+            ):
+                while block := data.read(1 << 20):
+                    copy.write(block)
+            per_table[name] = round(perf_counter() - t, 3)
+        t = perf_counter()
+        target.commit()
+        per_table["(commit)"] = round(perf_counter() - t, 3)
+        seconds = perf_counter() - t0
+    for name in tables:
+        (dump_dir / f"{name}.bin").unlink(missing_ok=True)
+    return {
+        "seconds": seconds,
+        "rows": sum(rows.values()),
+        "tables": {name: {"rows": rows[name], "seconds": per_table[name]} for name in tables},
+        "commit_seconds": per_table["(commit)"],
+    }
+
+
 def _load_sponsors(conn: psycopg.Connection) -> tuple[dict[str, int], str]:
     from student_sync import domain
     from student_sync.engine import run as run_module
@@ -582,6 +678,7 @@ SCENARIOS: dict[str, Callable[[Spec], Result]] = {
     "sync": sync,
     "profile": profile,
     "raw_copy": raw_copy,
+    "write_floor": write_floor,
     "row_by_row": row_by_row,
     "dlt_merge": dlt_merge,
     "cacheability": cacheability,

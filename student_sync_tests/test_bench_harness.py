@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.report import targets as report_targets
 from student_sync_tests.conftest import PG_ADMIN_URL, require_postgres
 
 SIZE = 2_000
@@ -92,6 +93,29 @@ def test_every_scenario_present_with_sane_counts(bench_out: tuple[int, Path]) ->
     if HAS_DLT:
         dlt_run = runs["dlt_merge_initial"]
         assert dlt_run["loaded_rows"] == dlt_run["records"] > 0
+
+
+def test_write_floor_copies_back_what_the_first_load_wrote(bench_out: tuple[int, Path]) -> None:
+    """The floor is the first load's own output: every table it filled, row for row."""
+    _, out = bench_out
+    results = _results(out)
+    floor, initial = _run(results, "write_floor"), _run(results, "initial")
+    tables = floor["tables"]
+    created = initial["counters"]["classes"]["create"]
+    assert tables["people_person"]["rows"] == tables["people_studentprofile"]["rows"] == created
+    # The sync's own bookkeeping is part of what a first load must write.
+    assert {"student_sync_state", "student_sync_change_log"} <= set(tables)
+    assert tables["student_sync_change_log"]["rows"] >= 2 * created
+    assert "legacy_students" not in tables
+    assert floor["rows"] == sum(t["rows"] for t in tables.values())
+    assert 0 < floor["seconds"] < initial["seconds"]
+    targets = {t["target"]: t for t in report_targets(results) if t["size"] == SIZE}
+    ratio = targets["initial <= 2x its write floor"]["value"]
+    assert ratio == initial["seconds"] / floor["seconds"]
+    forced = targets["force_update <= 1.5x initial"]["value"]
+    assert forced == _run(results, "force_update")["seconds"] / initial["seconds"]
+    md = (out / "results.md").read_text(encoding="utf-8")
+    assert f"Write floor at {SIZE:,}:" in md and "| people_person |" in md
 
 
 def test_profiles_and_hotspots(bench_out: tuple[int, Path]) -> None:
