@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select, update
 
 from student_sync.engine import changelog, schema
 from student_sync.engine.bulk import (
+    insert_new,
     insert_returning_ids,
     insert_rows,
     is_postgres,
@@ -74,14 +75,21 @@ def apply_batch(
     _write_sponsorships(conn, sis, zip([*creates, *updates], profiles, strict=True), today, now)
 
     # Sync state: students written, deleted, found gone, or whose raw row alone changed.
-    # Built and written in one expression: no name keeps the rows alive after the upsert.
+    # Students the sync never knew (a first load's) get new rows, inserted rather than
+    # merged (half the server's work); the rest are upserted, built in one expression.
     stamp = StateStamp(run_id=run_id, now=now, mapping_version=mapping_version)
-    new = zip(creates, person_ids, profile_ids, strict=True)
+    unknown: list[dict[str, Any]] = []
+    known_without_person: list[dict[str, Any]] = []
+    for p, i, j in zip(creates, person_ids, profile_ids, strict=True):
+        row = _new_state_row(p, stamp, contact_ids, person_id=i, profile_id=j)
+        (unknown if p.state is None else known_without_person).append(row)
+    insert_new(conn, schema.sync_state, unknown, ["student_id"])
+    del unknown  # written: no name keeps the rows alive past their statement
     upsert(
         conn,
         schema.sync_state,
         [
-            *(_new_state_row(p, stamp, contact_ids, person_id=i, profile_id=j) for p, i, j in new),
+            *known_without_person,
             *(_known_state_row(p, stamp, contact_ids, is_deleted=False) for p in updates),
             *(_known_state_row(p, stamp, contact_ids, is_deleted=True) for p in deletes),
             *(_vanished_state_row(s, stamp) for s in batch.vanished),
@@ -386,6 +394,7 @@ def _record_changes(
             part, run_id=run_id, now=now, today=today, contact_table=sis.contact.name
         )
         insert_rows(conn, schema.change_log, changes.entries)
+        insert_new(conn, schema.last_written, changes.written_new, ["student_id"])
         upsert(conn, schema.last_written, changes.written, ["student_id"])
         changelog.close_checked(conn, changes.checked, run_id, now)
         upsert(

@@ -4,8 +4,9 @@ What to write is decided elsewhere (``apply.py`` for the SIS and the sync state,
 ``legacy_load.py`` for the legacy staging table); this module only knows how each database
 takes many rows fastest. PostgreSQL (psycopg 3): new rows go in by COPY; updates and upserts
 of ``STAGE_MIN_ROWS`` rows or more are COPYed into a temporary staging table and applied by one
-UPDATE ... FROM or INSERT ... ON CONFLICT; smaller ones are one prepared statement sent in
-pipeline mode. SQLite: executemany. Every writer works inside the caller's transaction.
+UPDATE ... FROM or INSERT ... ON CONFLICT (rows believed new: COPYed straight in, with the
+upsert as fallback); smaller ones are one prepared statement sent in pipeline mode. SQLite:
+executemany. Every writer works inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from psycopg import sql as pgsql
 from psycopg.abc import Buffer
 from psycopg.adapt import Dumper, PyFormat, Transformer
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Table, TableClause, bindparam, func, insert, select, update
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
@@ -295,6 +297,30 @@ def upsert(
         return
     stmt = (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
     execute_many(conn, stmt.on_conflict_do_update(index_elements=list(keys), set_=set_(stmt)), rows)
+
+
+def insert_new(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> bool:
+    """Rows the caller believes new: COPYed straight into ``table`` on PostgreSQL (no staging
+    table, no merge: half the server's work of ``upsert``), under a savepoint. A key that
+    exists after all (a bookkeeping row the planner could not see, such as one left behind
+    when an operator cleared another table) rolls the savepoint back and the same rows are
+    upserted: the result is ``upsert``'s either way. Returns whether the fallback ran.
+
+    Fewer than ``STAGE_MIN_ROWS`` rows, or SQLite: ``upsert`` (a savepoint would cost more
+    round trips than it saves).
+    """
+    if not _staged(conn, rows):
+        upsert(conn, table, rows, keys)
+        return False
+    try:
+        with conn.begin_nested():
+            copy_rows(conn, table, list(rows[0]), _positional(rows))
+    except UniqueViolation:
+        upsert(conn, table, rows, keys)
+        return True
+    return False
 
 
 def _staged(conn: Connection, rows: Sequence[Any]) -> bool:

@@ -225,6 +225,8 @@ class BatchChanges:
 
     entries: list[dict[str, Any]] = field(default_factory=list)  # student_sync_change_log
     written: list[dict[str, Any]] = field(default_factory=list)  # student_sync_written
+    # Digests of the students this batch created: rows believed new (inserted, not merged).
+    written_new: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # student_sync_conflict
     checked: list[int] = field(default_factory=list)  # students whose conflicts were checked
 
@@ -258,7 +260,7 @@ def batch_changes(
 
     for p in batch.students:
         if p.row_class == "create" and p.record is not None:
-            out.written.append(_log_create(p, tables, log))
+            out.written_new.append(_log_create(p, tables, log))
         elif p.row_class == "update" and p.record is not None and p.state is not None:
             _log_update(p, tables, log)
             written = _written_after_update(p)

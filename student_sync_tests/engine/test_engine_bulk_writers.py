@@ -186,6 +186,33 @@ def test_upsert_inserts_new_keys_and_updates_existing(probe, size, keep, add, am
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_insert_new_writes_rows_that_are_new(probe, size) -> None:
+    engine, table = probe
+    rows = probe_rows(size)
+    with engine.begin() as conn:
+        assert bulk.insert_new(conn, table, rows, ["code"]) is False  # no fallback needed
+    assert stored(engine, table) == {row["code"]: row for row in rows}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_insert_new_upserts_when_a_key_exists_after_all(probe, size) -> None:
+    """A row of the same key left behind (an operator cleared one table, not the other): the
+    same rows as ``upsert`` would leave, and the caller's transaction goes on."""
+    engine, table = probe
+    left_behind = probe_rows(1, start=size - 1)  # the batch's last key already stored
+    with engine.begin() as conn:
+        bulk.execute_many(conn, insert(table), left_behind)
+    wanted = probe_rows(size, version=1)
+    after = probe_rows(1, start=size + 5)
+    with engine.begin() as conn:
+        fell_back = bulk.insert_new(conn, table, wanted, ["code"])
+        bulk.insert_rows(conn, table, after)  # the same transaction, still usable
+    # Only the COPY path can fail on the key; below its threshold the upsert ran at once.
+    assert fell_back == (is_pg(engine) and size >= STAGED)
+    assert stored(engine, table) == {row["code"]: row for row in [*wanted, *after]}
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_update_by_id_changes_only_the_given_rows(probe, size) -> None:
     engine, table = probe
     rows = probe_rows(size + 5)
@@ -247,6 +274,10 @@ def _upsert(conn: Connection, table: Table, size: int) -> None:
     bulk.upsert(conn, table, probe_rows(size), ["code"])
 
 
+def _insert_new(conn: Connection, table: Table, size: int) -> None:
+    bulk.insert_new(conn, table, probe_rows(size), ["code"])
+
+
 def _update_by_id(conn: Connection, table: Table, size: int) -> None:
     bulk.execute_many(conn, insert(table), probe_rows(size))
     ids = conn.execute(select(table.c.id)).scalars().all()
@@ -262,6 +293,7 @@ def _insert_tuples(conn: Connection, table: Table, size: int) -> None:
 PATH_CASES = [
     pytest.param(_insert_rows, STAGED, id="insert_rows"),
     pytest.param(_upsert, STAGED, id="upsert"),
+    pytest.param(_insert_new, STAGED, id="insert_new"),
     pytest.param(_update_by_id, STAGED, id="update_by_id"),
     pytest.param(_insert_returning_ids, 1, id="insert_returning_ids"),  # ids from the sequence
     pytest.param(_insert_tuples, 1, id="insert_tuples"),

@@ -7,10 +7,14 @@ index probe for nothing. A later run, with state, must look every key up again.
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from student_sync.engine import plan, target
-from student_sync_tests.helpers import init_db, legacy_row, run, write_legacy
+import pytest
+from sqlalchemy import update
+
+from student_sync.engine import plan, schema, target
+from student_sync.engine.db import make_engine, normalize_url
+from student_sync_tests.helpers import FIXED_NOW, init_db, legacy_row, rows, run, write_legacy
 
 
 @pytest.fixture
@@ -51,3 +55,35 @@ def test_first_load_asks_only_for_keys_that_tie_across_pages(db_url, tmp_path, a
 def test_key_order_is_the_keyset_order() -> None:
     keys = ["10", "9", "100", "abc", "11", "٣"]
     assert sorted(keys, key=plan.key_order) == ["9", "٣", "10", "11", "100", "abc"]
+
+
+def test_a_first_load_meeting_digests_left_behind_merges_them(pg_url, tmp_path) -> None:
+    """A first load COPYs its sync-state and last-written-digest rows straight in, believing
+    them new. Digests left behind (an operator cleared the SIS and the sync state, not the
+    digests) do not fail its batches: they are merged, as an upsert would, and the load
+    leaves what a clean first load leaves."""
+    init_db(pg_url)
+    write_legacy(pg_url, [legacy_row(i) for i in range(1, 1201)])
+    batch = 600  # above bulk.STAGE_MIN_ROWS: the COPY path, which the digests left make fail
+    first = run(pg_url, tmp_path, batch_size=batch)
+    assert first.counters.classes["create"] == 1200
+    clean = {r["student_id"]: r for r in rows(pg_url, schema.last_written)}
+    assert len(clean) == 1200
+    engine = make_engine(normalize_url(pg_url))
+    with engine.begin() as conn:
+        for table in (
+            schema.sponsored_student,
+            schema.emergency_contact,
+            schema.student_profile,
+            schema.person,
+            schema.sync_state,
+        ):
+            conn.execute(table.delete())
+        stale = update(schema.last_written).where(schema.last_written.c.student_id % 2 == 0)
+        conn.execute(stale.values(person="stale", profile=None))
+    engine.dispose()
+    again = run(pg_url, tmp_path, batch_size=batch, now=FIXED_NOW + timedelta(hours=1))
+    assert again.summary.status == "completed"
+    assert again.counters.classes["create"] == 1200 and again.counters.classes["reject"] == 0
+    assert {r["student_id"]: r for r in rows(pg_url, schema.last_written)} == clean
+    assert len(rows(pg_url, schema.sync_state)) == 1200
