@@ -326,7 +326,8 @@ def test_vanished_students_are_logged() -> None:
     batch = PlanBatch(number=1, vanished=[state])
     batch.students.append(PlannedStudent("unchanged", 6, "6", None))
     changes = changelog.batch_changes(batch, run_id="r", now=FIXED_NOW, today=date(2026, 3, 10))
-    assert [(e["student_id"], e["table_name"], e["action"]) for e in changes.entries] == [
+    entries = [dict(zip(changelog.CHANGE_LOG_COLUMNS, e, strict=True)) for e in changes.entries]
+    assert [(e["student_id"], e["table_name"], e["action"]) for e in entries] == [
         (5, "people_person", "vanish"),
         (5, "people_studentprofile", "vanish"),
     ]

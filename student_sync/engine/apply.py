@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select, update
 from student_sync.engine import changelog, schema
 from student_sync.engine.bulk import (
     insert_new,
+    insert_positional,
     insert_returning_ids,
     insert_rows,
     is_postgres,
@@ -393,7 +394,7 @@ def _record_changes(
         changes = changelog.batch_changes(
             part, run_id=run_id, now=now, today=today, contact_table=sis.contact.name
         )
-        insert_rows(conn, schema.change_log, changes.entries)
+        insert_positional(conn, schema.change_log, changelog.CHANGE_LOG_COLUMNS, changes.entries)
         insert_new(conn, schema.last_written, changes.written_new, ["student_id"])
         upsert(conn, schema.last_written, changes.written, ["student_id"])
         changelog.close_checked(conn, changes.checked, run_id, now)

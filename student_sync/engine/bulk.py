@@ -178,6 +178,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         execute_many(conn, insert(table), rows)
 
 
+def insert_positional(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """``insert_rows`` of rows already positional (aligned with ``columns``): no dict a row
+    on the COPY path, where a first load writes millions."""
+    if not rows:
+        return
+    if _staged(conn, rows):
+        copy_rows(conn, table, columns, rows)
+    else:
+        execute_many(conn, insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+
+
 def insert_returning_ids(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str
 ) -> list[int]:

@@ -219,11 +219,17 @@ def written_values(p: PlannedStudent, part: str) -> Mapping[str, Any] | None:
     return {**base, **kept} if kept else base
 
 
+# The order of a change-log row's values in ``BatchChanges.entries``.
+CHANGE_LOG_COLUMNS = ("run_id", "changed_at", "student_id", "table_name", "action", "changes")
+
+
 @dataclass
 class BatchChanges:
     """The rows one batch adds to the sync's own bookkeeping."""
 
-    entries: list[dict[str, Any]] = field(default_factory=list)  # student_sync_change_log
+    # student_sync_change_log rows, positional (CHANGE_LOG_COLUMNS): ~3 a created student,
+    # millions on a first load, so no dict a row
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
     written: list[dict[str, Any]] = field(default_factory=list)  # student_sync_written
     # Digests of the students this batch created: rows believed new (inserted, not merged).
     written_new: list[dict[str, Any]] = field(default_factory=list)
@@ -247,16 +253,8 @@ def batch_changes(
 
     def log(student_id: int, table: str, action: str, changes: dict[str, list[Any]] | str) -> None:
         """One change-log row; ``changes`` as a dict, or as its JSON text already."""
-        out.entries.append(
-            {
-                "run_id": run_id,
-                "changed_at": now,
-                "student_id": student_id,
-                "table_name": table,
-                "action": action,
-                "changes": changes if type(changes) is str else _to_json(changes),
-            }
-        )
+        text = changes if type(changes) is str else _to_json(changes)
+        out.entries.append((run_id, now, student_id, table, action, text))
 
     for p in batch.students:
         if p.row_class == "create" and p.record is not None:

@@ -134,6 +134,16 @@ def test_insert_rows_writes_every_row(probe, size) -> None:
     assert stored(engine, table) == {row["code"]: row for row in rows}
 
 
+@pytest.mark.parametrize("size", [0, *SIZES])
+def test_insert_positional_writes_every_row(probe, size) -> None:
+    engine, table = probe
+    rows = probe_rows(size)
+    columns = list(rows[0]) if rows else []
+    with engine.begin() as conn:
+        bulk.insert_positional(conn, table, columns, [tuple(r.values()) for r in rows])
+    assert stored(engine, table) == {row["code"]: row for row in rows}
+
+
 @pytest.mark.parametrize("size", [0, 2, 40])
 def test_execute_many_inserts_and_returns(probe, size) -> None:
     engine, table = probe
@@ -274,6 +284,11 @@ def _upsert(conn: Connection, table: Table, size: int) -> None:
     bulk.upsert(conn, table, probe_rows(size), ["code"])
 
 
+def _insert_positional(conn: Connection, table: Table, size: int) -> None:
+    rows = probe_rows(size)
+    bulk.insert_positional(conn, table, list(rows[0]), [tuple(r.values()) for r in rows])
+
+
 def _insert_new(conn: Connection, table: Table, size: int) -> None:
     bulk.insert_new(conn, table, probe_rows(size), ["code"])
 
@@ -292,6 +307,7 @@ def _insert_tuples(conn: Connection, table: Table, size: int) -> None:
 # writer, the smallest batch PostgreSQL COPYs (None: never, on either database)
 PATH_CASES = [
     pytest.param(_insert_rows, STAGED, id="insert_rows"),
+    pytest.param(_insert_positional, STAGED, id="insert_positional"),
     pytest.param(_upsert, STAGED, id="upsert"),
     pytest.param(_insert_new, STAGED, id="insert_new"),
     pytest.param(_update_by_id, STAGED, id="update_by_id"),
