@@ -259,27 +259,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 )
         initial = get("initial")
         floor = _ref(idx, size, "write_floor")
-        if initial and floor and floor["seconds"]:
-            x = initial["seconds"] / floor["seconds"]
-            out.append(
-                {
-                    "size": size,
-                    "target": f"initial <= {TARGET_X_WRITE_FLOOR:g}x its write floor",
-                    "value": x,
-                    "met": x <= TARGET_X_WRITE_FLOOR,
-                }
-            )
         force = get("force_update")
-        if initial and force and initial["seconds"]:
-            x = force["seconds"] / initial["seconds"]
-            out.append(
-                {
-                    "size": size,
-                    "target": f"force_update <= {TARGET_FORCE_X_INITIAL:g}x initial",
-                    "value": x,
-                    "met": x <= TARGET_FORCE_X_INITIAL,
-                }
-            )
+        for run, base, target, limit in (
+            (initial, floor, "initial <= {:g}x its write floor", TARGET_X_WRITE_FLOOR),
+            (force, initial, "force_update <= {:g}x initial", TARGET_FORCE_X_INITIAL),
+        ):
+            if run and base and base["seconds"]:
+                x = run["seconds"] / base["seconds"]
+                out.append(
+                    {"size": size, "target": target.format(limit), "value": x, "met": x <= limit}
+                )
         if initial and size == 50_000:
             out.append(
                 {

@@ -78,6 +78,24 @@ def update_legacy(url: str, student_id: str, **values: Any) -> None:
     engine.dispose()
 
 
+# The SIS tables the sync writes, children first: the order to empty them in.
+SIS_WRITTEN = (
+    schema.sponsored_student,
+    schema.emergency_contact,
+    schema.student_profile,
+    schema.person,
+)
+
+
+def empty_tables(url: str, *tables: Table) -> None:
+    """Delete every row of ``tables``, in the order given (children before parents)."""
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(table.delete())
+    engine.dispose()
+
+
 def init_db(url: str) -> None:
     engine = make_engine(normalize_url(url))
     initialize(engine)

@@ -14,7 +14,16 @@ from sqlalchemy import update
 
 from student_sync.engine import plan, schema, target
 from student_sync.engine.db import make_engine, normalize_url
-from student_sync_tests.helpers import FIXED_NOW, init_db, legacy_row, rows, run, write_legacy
+from student_sync_tests.helpers import (
+    FIXED_NOW,
+    SIS_WRITTEN,
+    empty_tables,
+    init_db,
+    legacy_row,
+    rows,
+    run,
+    write_legacy,
+)
 
 
 @pytest.fixture
@@ -69,16 +78,9 @@ def test_a_first_load_meeting_digests_left_behind_merges_them(pg_url, tmp_path) 
     assert first.counters.classes["create"] == 1200
     clean = {r["student_id"]: r for r in rows(pg_url, schema.last_written)}
     assert len(clean) == 1200
+    empty_tables(pg_url, *SIS_WRITTEN, schema.sync_state)
     engine = make_engine(normalize_url(pg_url))
     with engine.begin() as conn:
-        for table in (
-            schema.sponsored_student,
-            schema.emergency_contact,
-            schema.student_profile,
-            schema.person,
-            schema.sync_state,
-        ):
-            conn.execute(table.delete())
         stale = update(schema.last_written).where(schema.last_written.c.student_id % 2 == 0)
         conn.execute(stale.values(person="stale", profile=None))
     engine.dispose()

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from student_sync.domain import is_null
 from student_sync.engine import schema
@@ -38,7 +38,13 @@ from student_sync.engine.options import MAX_STUDENT_ID, SyncOptions
 from student_sync.engine.run import sync
 from student_sync.engine.sis import reflect_sis
 from student_sync_tests.conftest import fresh_postgres_url
-from student_sync_tests.helpers import FIXED_NOW, init_db, write_legacy
+from student_sync_tests.helpers import (
+    FIXED_NOW,
+    SIS_WRITTEN,
+    empty_tables,
+    init_db,
+    write_legacy,
+)
 from student_sync_tests.helpers import legacy_row as clean_row
 
 ROWS = 100
@@ -169,19 +175,7 @@ def target(request, tmp_path: Path) -> Iterator[tuple[str, str, bool]]:
 
 def reset_target(url: str) -> None:
     """Empty the SIS and sync tables between examples (sponsors stay)."""
-    engine = create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        for t in (
-            schema.sponsored_student,
-            schema.emergency_contact,
-            schema.student_profile,
-            schema.person,
-            schema.sync_state,
-            schema.rejection,
-            schema.run_ledger,
-        ):
-            conn.execute(delete(t))
-    engine.dispose()
+    empty_tables(url, *SIS_WRITTEN, schema.sync_state, schema.rejection, schema.run_ledger)
 
 
 def key_of(raw: Any) -> str | None:
