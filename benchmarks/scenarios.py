@@ -223,8 +223,9 @@ def raw_copy(spec: Spec) -> Result:
     }
 
 
-def _written_tables(source: psycopg.Connection, target: psycopg.Connection) -> list[str]:
-    """The tables a first load filled: rows in ``source``, none in ``target`` (the base copy).
+def _written_tables(source: psycopg.Connection, target: psycopg.Connection) -> dict[str, int]:
+    """The tables a first load filled, with their rows: rows in ``source``, none in
+    ``target`` (the base copy).
 
     Ordered so that a table comes after those its foreign keys point to (the base copy's
     constraints are all there, as in a real first load); the legacy table is not written.
@@ -242,7 +243,8 @@ def _written_tables(source: psycopg.Connection, target: psycopg.Connection) -> l
         q = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))
         return conn.execute(q).fetchone()[0]  # type: ignore[index]
 
-    filled = {n for n in names if count(source, n) and not count(target, n)}
+    rows = {n: count(source, n) for n in names}
+    filled = {n for n in names if rows[n] and not count(target, n)}
     refs: dict[str, set[str]] = {n: set() for n in filled}
     for child, parent in source.execute(
         "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
@@ -250,13 +252,13 @@ def _written_tables(source: psycopg.Connection, target: psycopg.Connection) -> l
     ):
         if child in filled and parent in filled and child != parent:
             refs[child].add(parent)
-    ordered: list[str] = []
+    ordered: dict[str, int] = {}
     while refs:
         ready = sorted(n for n, parents in refs.items() if not parents - set(ordered))
         if not ready:
             raise RuntimeError(f"foreign keys form a cycle among {sorted(refs)}")
-        ordered += ready
         for n in ready:
+            ordered[n] = rows[n]
             del refs[n]
     return ordered
 
@@ -277,25 +279,19 @@ def write_floor(spec: Spec) -> Result:
         psycopg.connect(libpq_url(spec["source"]), autocommit=True) as source,
         psycopg.connect(libpq_url(spec["url"])) as target,
     ):
-        tables = _written_tables(source, target)
+        rows = _written_tables(source, target)
         target.rollback()
-        rows: dict[str, int] = {}
-        for name in tables:
-            ident = sql.Identifier(name)
-            rows[name] = source.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(ident)
-            ).fetchone()[0]  # type: ignore[index]
+        for name in rows:
+            statement = sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(sql.Identifier(name))
             with (
                 (dump_dir / f"{name}.bin").open("wb") as out,
-                source.cursor().copy(
-                    sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(ident)
-                ) as copy,
+                source.cursor().copy(statement) as copy,
             ):
                 for block in copy:
                     out.write(block)
-        per_table: dict[str, float] = {}
+        seconds: dict[str, float] = {}
         t0 = perf_counter()
-        for name in tables:
+        for name in rows:
             t = perf_counter()
             statement = sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(name))
             with (
@@ -304,18 +300,18 @@ def write_floor(spec: Spec) -> Result:
             ):
                 while block := data.read(1 << 20):
                     copy.write(block)
-            per_table[name] = round(perf_counter() - t, 3)
+            seconds[name] = round(perf_counter() - t, 3)
         t = perf_counter()
         target.commit()
-        per_table["(commit)"] = round(perf_counter() - t, 3)
-        seconds = perf_counter() - t0
-    for name in tables:
+        commit_seconds = round(perf_counter() - t, 3)
+        total = perf_counter() - t0
+    for name in rows:
         (dump_dir / f"{name}.bin").unlink(missing_ok=True)
     return {
-        "seconds": seconds,
+        "seconds": total,
         "rows": sum(rows.values()),
-        "tables": {name: {"rows": rows[name], "seconds": per_table[name]} for name in tables},
-        "commit_seconds": per_table["(commit)"],
+        "tables": {name: {"rows": n, "seconds": seconds[name]} for name, n in rows.items()},
+        "commit_seconds": commit_seconds,
     }
 
 
