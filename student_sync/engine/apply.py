@@ -2,11 +2,9 @@
 
 ``apply_batch`` reads as the plan does: new students, rewritten students, soft deletes, their
 children (the sync's contact, the sponsorship periods), the sync state, rejections and the
-change log. It builds the rows and hands each write over (``engine.writer``): during a run,
-a writer thread runs them on PostgreSQL while the next rows are built. How the rows reach
-each database (COPY, staging tables, executemany) is ``bulk.py``'s business. The sync state
-is written in the same transaction as the rows it describes, so a crash leaves whole batches
-or nothing.
+change log. How the rows reach each database (COPY, staging tables, executemany) is
+``bulk.py``'s business. The sync state is written in the same transaction as the rows it
+describes, so a crash leaves whole batches or nothing.
 """
 
 from __future__ import annotations
@@ -14,19 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
 from types import MappingProxyType
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, select, update
 
 from student_sync.engine import changelog, schema
 from student_sync.engine.bulk import (
-    copy_with_ids,
     insert_new,
     insert_positional,
     insert_returning_ids,
     insert_rows,
+    is_postgres,
     new_uuids,
     update_by_id,
     upsert,
@@ -34,7 +31,6 @@ from student_sync.engine.bulk import (
 from student_sync.engine.model import PlanBatch, PlannedStudent, SponsorshipAction, StateRow
 from student_sync.engine.sis import SisSchema, reflect_sis
 from student_sync.engine.target import member_of
-from student_sync.engine.writer import Immediate, Writes
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})  # no registrar edits kept
 
@@ -49,7 +45,7 @@ class StateStamp:
 
 
 def apply_batch(
-    conn: Connection | Writes,
+    conn: Connection,
     batch: PlanBatch,
     *,
     run_id: str,
@@ -58,28 +54,26 @@ def apply_batch(
     mapping_version: str,
     sis: SisSchema | None = None,
 ) -> None:
-    """Apply a batch inside the caller's transaction: ``conn``, or the batch a ``Writes``
-    (``engine.writer``) has open, which may run the writes while the next ones are built.
+    """Apply a batch inside the caller's transaction.
 
     ``sis``: the SIS as reflected at the run's start (reflected here when not given). Every
     insert carries the Django defaults of the NOT NULL columns the sync does not source.
     """
-    w = Immediate(conn) if isinstance(conn, Connection) else conn
     if sis is None:
-        sis = w.call(reflect_sis)
+        sis = reflect_sis(conn)
     creates, updates, deletes, unchanged = (
         [p for p in batch.students if p.row_class == row_class]
         for row_class in ("create", "update", "delete", "unchanged")
     )
     # Students: new ones inserted, changed (and restored) ones rewritten, deleted ones hidden.
-    person_ids, profile_ids = _insert_students(w, sis, creates, now)
-    _rewrite_students(w, updates, now)
-    _soft_delete(w, [p.state for p in deletes if p.state] + list(batch.vanished), now)
+    person_ids, profile_ids = _insert_students(conn, sis, creates, now)
+    _rewrite_students(conn, updates, now)
+    _soft_delete(conn, [p.state for p in deletes if p.state] + list(batch.vanished), now)
 
     # Children: the sync's emergency contact, then the sponsorship periods (by profile).
-    contact_ids = _write_contacts(w, sis, zip(creates, person_ids, strict=True), updates, now)
+    contact_ids = _write_contacts(conn, sis, zip(creates, person_ids, strict=True), updates, now)
     profiles = [*profile_ids, *(_known(p).profile_id or 0 for p in updates)]
-    _write_sponsorships(w, sis, zip([*creates, *updates], profiles, strict=True), today, now)
+    _write_sponsorships(conn, sis, zip([*creates, *updates], profiles, strict=True), today, now)
 
     # Sync state: students written, deleted, found gone, or whose raw row alone changed.
     # Students the sync never knew (a first load's) get new rows, inserted rather than
@@ -90,11 +84,10 @@ def apply_batch(
     for p, i, j in zip(creates, person_ids, profile_ids, strict=True):
         row = _new_state_row(p, stamp, contact_ids, person_id=i, profile_id=j)
         (unknown if p.state is None else known_without_person).append(row)
-    if unknown:
-        w.run(insert_new, schema.sync_state, unknown, ["student_id"])
-    del unknown  # handed over: no name here keeps the rows alive past their statement
-    _upsert(
-        w,
+    insert_new(conn, schema.sync_state, unknown, ["student_id"])
+    del unknown  # written: no name keeps the rows alive past their statement
+    upsert(
+        conn,
         schema.sync_state,
         [
             *known_without_person,
@@ -109,35 +102,8 @@ def apply_batch(
         ],
         ["student_id"],
     )
-    _record_rejections(w, batch, run_id, now)
-    _record_changes(w, batch, sis, run_id=run_id, now=now, today=today)
-
-
-def _upsert(
-    w: Writes, table: Table, rows: list[dict[str, Any]], keys: list[str], **how: Any
-) -> None:
-    """``upsert`` handed over (nothing when there are no rows)."""
-    if rows:
-        w.run(partial(upsert, keys=keys, **how), table, rows)
-
-
-def _update_by_id(w: Writes, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``update_by_id`` handed over (nothing when there are no rows)."""
-    if rows:
-        w.run(update_by_id, table, rows)
-
-
-def _insert_with_ids(w: Writes, table: Table, rows: list[dict[str, Any]], key: str) -> list[int]:
-    """Insert rows and give back their ids, in row order: drawn ahead from the table's
-    sequence when it has one (the rows' COPY may then run while the next rows are built),
-    else returned by the insert itself (``bulk.insert_returning_ids``), waited for."""
-    if not rows:
-        return []
-    ids = w.new_ids(table, len(rows))
-    if ids is None:
-        return w.call(insert_returning_ids, table, rows, key)
-    w.run(copy_with_ids, table, rows, ids)
-    return ids
+    _record_rejections(conn, batch, run_id, now)
+    _record_changes(conn, batch, sis, run_id=run_id, now=now, today=today)
 
 
 # --------------------------------------------------------------------------- students
@@ -166,17 +132,17 @@ def _live_row(
 
 
 def _insert_students(
-    w: Writes, sis: SisSchema, creates: list[PlannedStudent], now: datetime
+    conn: Connection, sis: SisSchema, creates: list[PlannedStudent], now: datetime
 ) -> tuple[list[int], list[int]]:
     """Insert the person, then the profile, of each new student; their ids, in order."""
-    unique_ids = new_uuids(len(creates), as_text=w.postgres)
+    unique_ids = new_uuids(len(creates), as_text=is_postgres(conn))
     defaults = sis.person.insert_defaults
     people = [  # one builder's rows at a time (people freed once written)
         _live_row(p, "person", now, defaults=defaults, creation={"unique_id": u, "created_at": now})
         for p, u in zip(creates, unique_ids, strict=True)
     ]
-    person_ids = _insert_with_ids(w, schema.person, people, key="unique_id")
-    del people, unique_ids  # handed over: kept only until written
+    person_ids = insert_returning_ids(conn, schema.person, people, key="unique_id")
+    del people, unique_ids  # written: the profiles' rows need not wait beside them
     defaults = sis.profile.insert_defaults
     profiles = [
         _live_row(
@@ -184,10 +150,10 @@ def _insert_students(
         )
         for p, i in zip(creates, person_ids, strict=True)
     ]
-    return person_ids, _insert_with_ids(w, schema.student_profile, profiles, key="person_id")
+    return person_ids, insert_returning_ids(conn, schema.student_profile, profiles, key="person_id")
 
 
-def _rewrite_students(w: Writes, updates: list[PlannedStudent], now: datetime) -> None:
+def _rewrite_students(conn: Connection, updates: list[PlannedStudent], now: datetime) -> None:
     """Rewrite the person and profile of changed students (a soft-deleted one is restored)."""
     people, profiles = [], []
     for p in updates:
@@ -196,8 +162,8 @@ def _rewrite_students(w: Writes, updates: list[PlannedStudent], now: datetime) -
             person["id"], profile["id"] = p.state.person_id, p.state.profile_id
             people.append(person)
             profiles.append(profile)
-    _update_by_id(w, schema.person, people)
-    _update_by_id(w, schema.student_profile, profiles)
+    update_by_id(conn, schema.person, people)
+    update_by_id(conn, schema.student_profile, profiles)
 
 
 def _known(p: PlannedStudent) -> StateRow:
@@ -206,19 +172,19 @@ def _known(p: PlannedStudent) -> StateRow:
     return p.state
 
 
-def _soft_delete(w: Writes, gone: list[StateRow], now: datetime) -> None:
+def _soft_delete(conn: Connection, gone: list[StateRow], now: datetime) -> None:
     """Hide the person and profile of students deleted in (or gone from) the legacy table:
     Django's manager skips them; the rows stay, so a student who comes back is restored."""
     flags = {"updated_at": now, "is_deleted": True, "deleted_at": now}
-    _update_by_id(w, schema.person, [{"id": s.person_id, **flags} for s in gone if s.person_id])
-    _update_by_id(
-        w, schema.student_profile, [{"id": s.profile_id, **flags} for s in gone if s.profile_id]
+    update_by_id(conn, schema.person, [{"id": s.person_id, **flags} for s in gone if s.person_id])
+    update_by_id(
+        conn, schema.student_profile, [{"id": s.profile_id, **flags} for s in gone if s.profile_id]
     )
 
 
 # --------------------------------------------------------------------------- contacts
 def _write_contacts(
-    w: Writes,
+    conn: Connection,
     sis: SisSchema,
     created: Iterable[tuple[PlannedStudent, int]],
     updates: list[PlannedStudent],
@@ -231,7 +197,7 @@ def _write_contacts(
     deleted (None); the others keep the one their state names.
     """
     new_students = [(p, pid) for p, pid in created if p.contact_action == "create"]
-    inserted = _new_contacts(w, sis, new_students, now, existing_people=False)
+    inserted = _new_contacts(conn, sis, new_students, now, existing_people=False)
     contact_ids: dict[int, int | None] = dict(
         zip((p.student_id for p, _ in new_students), inserted, strict=True)
     )
@@ -245,10 +211,11 @@ def _write_contacts(
             contact_ids[p.student_id] = None
         elif p.contact_action == "create":
             added.append((p, state.person_id or 0))
-    _update_by_id(w, sis.contact_table, changed)
+    update_by_id(conn, sis.contact_table, changed)
     if deleted:
-        w.run(_delete_by_id, sis.contact_table, deleted)
-    inserted = _new_contacts(w, sis, added, now, existing_people=True)
+        t = sis.contact_table
+        conn.execute(t.delete().where(t.c.id.in_(deleted)))
+    inserted = _new_contacts(conn, sis, added, now, existing_people=True)
     contact_ids.update(zip((p.student_id for p, _ in added), inserted, strict=True))
     return contact_ids
 
@@ -264,23 +231,8 @@ def _contact_row(p: PlannedStudent, person_id: int, now: datetime) -> dict[str, 
     }
 
 
-def _delete_by_id(conn: Connection, table: Table, ids: list[int]) -> None:
-    conn.execute(table.delete().where(table.c.id.in_(ids)))
-
-
-def _primary_holders(conn: Connection, table: Table, person_ids: list[int]) -> set[int]:
-    """Of these people, those who have a primary contact already."""
-    return set(
-        conn.scalars(
-            select(table.c.person_id).where(
-                member_of(conn, table.c.person_id, person_ids), table.c.is_primary.is_(True)
-            )
-        )
-    )
-
-
 def _new_contacts(
-    w: Writes,
+    conn: Connection,
     sis: SisSchema,
     planned: list[tuple[PlannedStudent, int]],
     now: datetime,
@@ -295,7 +247,15 @@ def _new_contacts(
     flags = sis.contact_flags
     taken: set[int] = set()
     if existing_people and "is_primary" in flags and planned:
-        taken = w.call(_primary_holders, sis.contact_table, [pid for _, pid in planned])
+        t = sis.contact_table
+        person_ids = [pid for _, pid in planned]
+        taken = set(
+            conn.scalars(
+                select(t.c.person_id).where(
+                    member_of(conn, t.c.person_id, person_ids), t.c.is_primary.is_(True)
+                )
+            )
+        )
     defaults = sis.contact.insert_defaults
     rows = [  # ``for_insert`` of the contact row, as one dict (no two in between)
         {
@@ -309,12 +269,12 @@ def _new_contacts(
         }
         for p, pid in planned
     ]
-    return _insert_with_ids(w, sis.contact_table, rows, key="person_id")
+    return insert_returning_ids(conn, sis.contact_table, rows, key="person_id")
 
 
 # --------------------------------------------------------------------------- sponsorships
 def _write_sponsorships(
-    w: Writes,
+    conn: Connection,
     sis: SisSchema,
     students: Iterable[tuple[PlannedStudent, int]],
     today: date,
@@ -340,10 +300,9 @@ def _write_sponsorships(
                         "deleted_at": None,
                     }
                 )
-    _end_sponsorships(w, ending, today, now)
-    _update_by_id(w, schema.sponsored_student, reopened)
-    if opened:
-        w.run(insert_rows, schema.sponsored_student, opened)
+    _end_sponsorships(conn, ending, today, now)
+    update_by_id(conn, schema.sponsored_student, reopened)
+    insert_rows(conn, schema.sponsored_student, opened)
 
 
 # --------------------------------------------------------------------------- sync state
@@ -423,7 +382,7 @@ def _vanished_state_row(state: StateRow, stamp: StateStamp) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- logs
 def _record_changes(
-    w: Writes, batch: PlanBatch, sis: SisSchema, *, run_id: str, now: datetime, today: date
+    conn: Connection, batch: PlanBatch, sis: SisSchema, *, run_id: str, now: datetime, today: date
 ) -> None:
     """The change log, last-written digests and conflicts, in the batch's own transaction:
     no write can commit without its change-log rows (``engine/changelog.py``).
@@ -435,17 +394,12 @@ def _record_changes(
         changes = changelog.batch_changes(
             part, run_id=run_id, now=now, today=today, contact_table=sis.contact.name
         )
-        if changes.entries:
-            w.run(
-                insert_positional, schema.change_log, changelog.CHANGE_LOG_COLUMNS, changes.entries
-            )
-        if changes.written_new:
-            w.run(insert_new, schema.last_written, changes.written_new, ["student_id"])
-        _upsert(w, schema.last_written, changes.written, ["student_id"])
-        if changes.checked:
-            w.run(changelog.close_checked, changes.checked, run_id, now)
-        _upsert(
-            w,
+        insert_positional(conn, schema.change_log, changelog.CHANGE_LOG_COLUMNS, changes.entries)
+        insert_new(conn, schema.last_written, changes.written_new, ["student_id"])
+        upsert(conn, schema.last_written, changes.written, ["student_id"])
+        changelog.close_checked(conn, changes.checked, run_id, now)
+        upsert(
+            conn,
             schema.conflict,
             changes.conflicts,
             ["student_id", "table_name", "column_name"],
@@ -490,7 +444,7 @@ def _sponsorship(
 
 
 def _end_sponsorships(
-    w: Writes, ending: list[SponsorshipAction], today: date, now: datetime
+    conn: Connection, ending: list[SponsorshipAction], today: date, now: datetime
 ) -> None:
     """End periods on ``today``; a period that starts today or later would end on or before
     its start (Django wants end_date > start_date), so it is soft-deleted instead, its end
@@ -510,8 +464,8 @@ def _end_sponsorships(
             )
         else:
             ended.append({"id": a.row_id, "end_date": today, "updated_at": now})
-    _update_by_id(w, schema.sponsored_student, ended)
-    _update_by_id(w, schema.sponsored_student, zero_length)
+    update_by_id(conn, schema.sponsored_student, ended)
+    update_by_id(conn, schema.sponsored_student, zero_length)
 
 
 def storable(text: str, limit: int) -> str:
@@ -520,11 +474,11 @@ def storable(text: str, limit: int) -> str:
     return text.replace("\x00", "\ufffd")[:limit]
 
 
-def _record_rejections(w: Writes, batch: PlanBatch, run_id: str, now: datetime) -> None:
+def _record_rejections(conn: Connection, batch: PlanBatch, run_id: str, now: datetime) -> None:
     """Store this batch's rejections and close those of rows that now went through."""
     rows = {(storable(r.legacy_id, 255), storable(r.ipk, 64)): r for r in batch.rejections}
-    _upsert(
-        w,
+    upsert(
+        conn,
         schema.rejection,
         [
             {
@@ -546,16 +500,9 @@ def _record_rejections(w: Writes, batch: PlanBatch, run_id: str, now: datetime) 
     )
     succeeded = [p.record.legacy_id[:255] for p in batch.students if p.record]
     if succeeded:
-        w.run(_resolve_rejections, succeeded, run_id, now)
-
-
-def _resolve_rejections(
-    conn: Connection, legacy_ids: list[str], run_id: str, now: datetime
-) -> None:
-    """Close the open rejections of rows that now went through."""
-    t = schema.rejection
-    conn.execute(
-        update(t)
-        .where(member_of(conn, t.c.legacy_id, legacy_ids), t.c.resolved_at.is_(None))
-        .values(resolved_at=now, last_run_id=run_id)
-    )
+        t = schema.rejection
+        conn.execute(
+            update(t)
+            .where(member_of(conn, t.c.legacy_id, succeeded), t.c.resolved_at.is_(None))
+            .values(resolved_at=now, last_run_id=run_id)
+        )

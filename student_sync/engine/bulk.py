@@ -203,49 +203,34 @@ def insert_returning_ids(
     """
     if not rows:
         return []
-    ids = draw_ids(conn, id_sequence(conn, table), len(rows))
-    if ids is not None:
-        copy_with_ids(conn, table, rows, ids)
-        return ids
+    if is_postgres(conn):
+        ids = _copy_with_sequence_ids(conn, table, rows)
+        if ids is not None:
+            return ids
     stmt = insert(table).returning(table.c.id, table.c[key])
     returned = execute_many(conn, stmt, rows, returning=True)
     by_key = {k: i for i, k in returned}
     return [by_key[r[key]] for r in rows]
 
 
-def id_sequence(conn: Connection, table: Table) -> str | None:
-    """The sequence of ``table``'s id column (PostgreSQL); None when it has none, or on any
-    other database (ids then come back from INSERT ... RETURNING)."""
-    if not is_postgres(conn):
-        return None
-    return conn.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar()
-
-
-def draw_ids(conn: Connection, sequence: str | None, count: int) -> list[int] | None:
-    """``count`` fresh ids from ``sequence`` in one statement (None without a sequence).
-
-    Safe beside other writers (the SIS application inserting people at the same time), and
-    from any connection: a sequence is not transactional, so ids can be drawn ahead of the
-    transaction that inserts their rows (``engine.writer``). A rolled-back batch leaves a
-    gap in the ids, as any rolled-back insert does."""
+def _copy_with_sequence_ids(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int] | None:
+    """COPY rows with ids drawn from the id column's sequence; None when it has none."""
+    sequence = conn.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar()
     if sequence is None:
         return None
-    if not count:
-        return []
+    # One array of fresh ids from the table's own sequence: safe beside other writers (the
+    # SIS application inserting people at the same time).
     ids: list[int] = conn.execute(
-        select(func.array_agg(func.nextval(sequence))).select_from(func.generate_series(1, count))
+        select(func.array_agg(func.nextval(sequence))).select_from(
+            func.generate_series(1, len(rows))
+        )
     ).scalar_one()
-    if len(ids) != count:
-        raise ValueError(f"{len(ids)} ids drawn for {count} rows")
+    if len(ids) != len(rows):
+        raise ValueError(f"{len(ids)} ids drawn for {len(rows)} rows")
+    copy_rows(conn, table, ["id", *rows[0]], map(add, zip(ids), _positional(rows)))
     return ids
-
-
-def copy_with_ids(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], ids: Sequence[int]
-) -> None:
-    """COPY rows (same keys on every row) with the ids drawn for them (PostgreSQL)."""
-    if rows:
-        copy_rows(conn, table, ["id", *rows[0]], map(add, zip(ids), _positional(rows)))
 
 
 def _positional(rows: Sequence[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:

@@ -59,7 +59,6 @@ from student_sync.engine.plan import Planner, PreparedPage
 from student_sync.engine.report import MAX_DETAILED_REJECTIONS, RunSummary
 from student_sync.engine.sis import SisSchema
 from student_sync.engine.workers import auto_workers, open_transformer, prefetched
-from student_sync.engine.writer import batch_writer
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -177,9 +176,6 @@ class _Run:
     counters: Counters = field(default_factory=Counters)
     rejections: list[Rejection] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)  # reported (first seen) this run
-    # Waits until every batch handed to the run's writer is committed (``_apply_all`` sets
-    # it): the planner reads the database after it.
-    settle: Callable[[], None] = field(default=lambda: None, repr=False)
     ledger: Ledger = field(init=False)
 
     def __post_init__(self) -> None:
@@ -443,8 +439,7 @@ def _planner(run: _Run, duplicates: set[str], *, applied_as_planned: bool) -> Pl
 
 def _planned(run: _Run, planner: Planner, page: PreparedPage) -> Iterator[PlanBatch]:
     """The batches of one prepared page, counted into the run as they are yielded."""
-    run.settle()  # earlier batches committed: the page is planned against what they wrote
-    with run.sis.connect() as conn:  # a fresh snapshot per page
+    with run.sis.connect() as conn:  # a fresh snapshot per page (earlier batches committed)
         batches = list(planner.finish(conn, page))
     del page  # its records live on in the batches; the rest (keys, states) is done with
     yield from _counted(run, batches)
@@ -558,42 +553,29 @@ def _apply_all(
     run: _Run, batches: Iterator[PlanBatch], *, on_batch: Callable[[PlanBatch], None]
 ) -> None:
     """Apply the batches in order, one transaction each, committed only while the run still
-    holds the lock (a dry run only walks them).
-
-    The writes go through a ``BatchWriter`` (``engine.writer``): on PostgreSQL its thread
-    runs them while this one builds the next writes and plans the next page; ``on_batch``
-    runs here, once its batch is committed."""
+    holds the lock (a dry run only walks them)."""
     stale = _small_statistics(run)
     created = 0
-    with batch_writer(run.sis, run.lock) as writer:
-        run.settle = writer.settle
-        try:
-            for batch in batches:
-                if stale and created >= target.SMALL_STATISTICS:
-                    writer.settle()  # the rows counted are committed
-                    target.refresh_statistics(run.sis, stale)  # once: by index from then on
-                    stale = []
-                if run.writes and (batch.students or batch.rejections or batch.vanished):
-                    apply_batch(
-                        writer.begin(),
-                        batch,
-                        run_id=run.run_id,
-                        now=run.started,
-                        today=run.today,
-                        mapping_version=run.version,
-                        sis=run.sis_schema,
-                    )
-                    writer.commit()
-                    if stale:  # counted only while a refresh is still due
-                        created += sum(p.row_class == "create" for p in batch.students)
-                writer.then(partial(on_batch, batch))
-                del batch  # handed over: released once written, not after the next page
-        finally:
-            run.settle = _nothing_to_settle
-
-
-def _nothing_to_settle() -> None:
-    """``_Run.settle`` outside ``_apply_all``: no batch is ever pending."""
+    for batch in batches:
+        if stale and created >= target.SMALL_STATISTICS:
+            target.refresh_statistics(run.sis, stale)  # once: by index from then on
+            stale = []
+        if run.writes and (batch.students or batch.rejections or batch.vanished):
+            with run.sis.begin() as conn:
+                apply_batch(
+                    conn,
+                    batch,
+                    run_id=run.run_id,
+                    now=run.started,
+                    today=run.today,
+                    mapping_version=run.version,
+                    sis=run.sis_schema,
+                )
+                run.lock.verify()
+            if stale:  # counted only while a refresh is still due
+                created += sum(p.row_class == "create" for p in batch.students)
+        on_batch(batch)
+        del batch  # written: released before the next page is planned, not after
 
 
 def _small_statistics(run: _Run) -> list[Table]:

@@ -51,7 +51,7 @@ def test_kills_at_every_stage_of_an_initial_load_converge(world: ReferenceRuns, 
             url,
             tmp_path,
             [
-                "kill@batch-half:3",  # people and profiles inserted, contacts not yet
+                "kill@batch-half:3",  # person rows inserted, profiles not yet
                 "kill@batch-start:6",  # between batches
                 "kill@page:2",  # the second legacy page fetched, not planned
                 "kill@batch-end:4",  # batch executed, COMMIT not sent

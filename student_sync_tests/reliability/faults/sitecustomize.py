@@ -9,12 +9,11 @@ actions  ``kill`` (SIGKILL itself: no cleanup, no finally blocks, like ``kill -9
          deletes it, e.g. to terminate the database connections meanwhile).
 points   ``count``          the extract's first query (ledger row written, nothing applied)
          ``page:N``         right after legacy page N was fetched, before it is planned
-         ``batch-start:N``  the Nth batch's transaction opened: N-1 batches committed (between)
-         ``batch-half:N``   inside the Nth batch, after its 2nd write (half-written)
-         ``batch-end:N``    the Nth batch fully written, before its COMMIT
-         ``changelog:N``    while the Nth applied batch is built, after its SIS rows and sync
-                            state were handed to the writer, before its change-log rows are
-                            built (the writer may be writing them meanwhile)
+         ``batch-start:N``  entering the Nth applied batch: N-1 batches committed (between)
+         ``batch-half:N``   inside the Nth batch, after its 2nd statement (half-written)
+         ``batch-end:N``    the Nth batch fully executed, before its COMMIT
+         ``changelog:N``    inside the Nth applied batch, after its SIS rows and sync state
+                            were written, before its change-log rows are built and written
          ``ledger-finish``  every batch committed, the ledger row still 'running'
          ``report``         ledger completed, the JSON report half-written to its temp file
          ``after:SECONDS``  wall-clock delay from startup (kill only)
@@ -61,7 +60,7 @@ def _install(spec: str) -> None:
         timer.start()
         return
 
-    from student_sync.engine import extract, ledger, report
+    from student_sync.engine import extract, ledger, report, run
 
     if name == "count":
         original_count = extract.count_slice
@@ -82,36 +81,38 @@ def _install(spec: str) -> None:
 
         extract.iter_legacy_pages = iter_legacy_pages
     elif name.startswith("batch-"):
-        # The batches' writes run in ``engine.writer``'s BatchWriter (in its own thread on
-        # PostgreSQL): the points are where it opens, half-writes and commits batch N.
-        from student_sync.engine.writer import BatchWriter
+        original_apply = run.apply_batch
+        calls = [0]
 
-        opened, executed = [0], [0]
-        original_open = BatchWriter._open
-        original_execute = BatchWriter._execute
-        original_commit = BatchWriter._commit
+        class _Counting:
+            """The batch's connection, firing after its 2nd statement (batch-half)."""
 
-        def _open(self, number):  # noqa: ANN001, ANN202
-            original_open(self, number)
-            opened[0], executed[0] = number, 0
-            if name == "batch-start" and number == int(arg):
+            def __init__(self, conn) -> None:  # noqa: ANN001
+                self._conn, self._n = conn, 0
+
+            def __getattr__(self, attr: str):  # noqa: ANN204
+                return getattr(self._conn, attr)
+
+            def execute(self, *a, **kw):  # noqa: ANN002, ANN003, ANN202
+                result = self._conn.execute(*a, **kw)
+                self._n += 1
+                if self._n == 2:
+                    fire(point)
+                return result
+
+        def apply_batch(conn, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+            calls[0] += 1
+            target = calls[0] == int(arg)
+            if target and name == "batch-start":
                 fire(point)
-
-        def _execute(self, write, args):  # noqa: ANN001, ANN202
-            result = original_execute(self, write, args)
-            executed[0] += 1
-            if name == "batch-half" and opened[0] == int(arg) and executed[0] == 2:
+            if target and name == "batch-half":
+                conn = _Counting(conn)
+            result = original_apply(conn, *a, **kw)
+            if target and name == "batch-end":
                 fire(point)
             return result
 
-        def _commit(self):  # noqa: ANN001, ANN202
-            if name == "batch-end" and opened[0] == int(arg):
-                fire(point)
-            return original_commit(self)
-
-        BatchWriter._open = _open
-        BatchWriter._execute = _execute
-        BatchWriter._commit = _commit
+        run.apply_batch = apply_batch
     elif name == "changelog":
         from student_sync.engine import changelog
 
