@@ -236,7 +236,8 @@ def _phase_table(results: dict[str, Any]) -> list[str]:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's targets, per size, for the primary (first) batch size."""
+    """The issue's targets, per size, for the primary (first) batch size; peak memory over
+    every batch size measured."""
     idx = _index(results["runs"])
     primary = (results.get("config") or {}).get("batch_sizes", [None])[0]
     out = []
@@ -301,14 +302,24 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                         "met": q["speedup_vs_dlt"] >= 3,
                     }
                 )
-        rss = [total for s in ENGINE_SCENARIOS if (r := get(s)) and (total := total_rss(r))]
+        # Memory at every batch size measured, not only the primary one: the bound is for
+        # "every batch size from 100 to 20,000", and the largest batches peak highest.
+        rss = [
+            (total, r)
+            for r in results["runs"]
+            if r["size"] == size and r["scenario"] in ENGINE_SCENARIOS
+            if (total := total_rss(r))
+        ]
         if rss:
+            peak, worst = max(rss, key=lambda pair: pair[0])
             out.append(
                 {
                     "size": size,
-                    "target": "peak RSS < 400 MB (engine scenarios; run + its workers)",
-                    "value": max(rss),
-                    "met": max(rss) < 400,
+                    "target": "peak RSS < 400 MB (every engine run at every batch size; "
+                    f"the largest: {worst['scenario']} at batch {worst.get('batch_size')}; "
+                    "run + its workers)",
+                    "value": peak,
+                    "met": peak < 400,
                 }
             )
     return out
